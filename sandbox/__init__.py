@@ -1,0 +1,1 @@
+"""Sandbox SMS gateway speaking BulkSMS EAPI, for tests, the demo and benchmarks."""

@@ -1,0 +1,30 @@
+"""Pure rules of the campaign API: request fingerprints, campaign views."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    """A fingerprint of a campaign request, independent of key order."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def campaign_view(row: dict[str, Any]) -> dict[str, Any]:
+    """The API's shape of a campaign row."""
+    view = {k: v for k, v in row.items() if k not in ("request", "request_hash")}
+    request = row.get("request") or {}
+    for key in ("send_to_billing_email", "attachments", "attach_financial_documents",
+                "only_if_financial_documents_exist"):
+        if key in request:
+            view[key] = request[key]
+    counts: dict[str, int] | None = row.get("counts")
+    if counts is not None and row.get("resolved_at") is None:
+        # Still resolving: the stored total is not final, the ledger is the truth so far.
+        view["total"] = sum(counts.values())
+    return view

@@ -1,0 +1,62 @@
+"""Gateway settings endpoints: ``/config/sms`` (secrets never returned in clear)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from services.campaign.problems import Problem, field_error, from_validation, read_json
+from services.campaign.web import json_response, pool_of
+from shared import config_store, secrets
+from shared.models import SmsConfig
+from shared.sms_gateway import validate_payload
+
+
+def _view(config: SmsConfig, *, configured: bool) -> dict[str, Any]:
+    data = secrets.masked(config.model_dump(mode="json"))
+    data["configured"] = configured
+    return data
+
+
+async def get_sms(request: web.Request) -> web.Response:
+    """``GET /config/sms``: the gateway settings, credentials masked."""
+    stored = await config_store.load_sms(pool_of(request))
+    return json_response(_view(stored or SmsConfig(), configured=stored is not None))
+
+
+async def put_sms(request: web.Request) -> web.Response:
+    """``PUT /config/sms``: replace the settings; masked secrets sent back are kept."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise field_error("body", "expected a JSON object")
+    data.pop("configured", None)
+    pool = pool_of(request)
+    stored = await config_store.load(pool, config_store.SMS)
+    if stored is not None:
+        data = secrets.unmask(data, stored)
+    try:
+        config = SmsConfig.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    if secrets.MASK in config.payload or any(secrets.MASK in v for v in config.headers.values()):
+        raise field_error(
+            "payload", "contains a masked secret (***): send the credentials in full"
+        )
+    problems = validate_payload(
+        config.method, config.content_type, config.payload, url=str(config.url), headers=config.headers
+    )
+    if problems:
+        raise Problem(
+            422,
+            "; ".join(problems),
+            errors=[{"field": "payload", "message": p} for p in problems],
+        )
+    await config_store.save(pool, config_store.SMS, config.model_dump(mode="json"))
+    return json_response(_view(config, configured=True))
+
+
+def routes() -> list[web.RouteDef]:
+    """The gateway configuration routes."""
+    return [web.get("/config/sms", get_sms), web.put("/config/sms", put_sms)]

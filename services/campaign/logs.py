@@ -1,0 +1,89 @@
+"""Message log endpoints: ``/logs/sms`` (one row per SMS), with filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from services.campaign.problems import Problem, field_error
+from services.campaign.web import json_response, page, pool_of, query_int
+
+SMS_STATUSES = ("new", "sending", "sent", "error", "expired", "cancelled", "skipped")
+LOG_COLUMNS = (
+    "id, recipient, type, status, added_at, sent_at, customer_id, recipient_kind,"
+    " campaign_id, error, attempts"
+)
+
+
+def _when(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise field_error(name, "must be an ISO 8601 date or date-time") from None
+    if value.tzinfo is None:
+        raise field_error(name, "must carry a time zone (e.g. 2026-11-25T00:00:00Z)")
+    return value
+
+
+def _conditions(request: web.Request, channel: str) -> tuple[str, list[Any]]:
+    conditions, args = ["channel = $1"], [channel]
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        conditions.append(sql.format(f"${len(args)}"))
+
+    if (since := _when(request, "from")) is not None:
+        add("added_at >= {}", since)
+    if (until := _when(request, "to")) is not None:
+        add("added_at < {}", until)
+    if kind := request.query.get("type"):
+        if kind not in ("message", "test"):
+            raise field_error("type", "must be one of: message, test")
+        add("type = {}", kind)
+    if status := request.query.get("status"):
+        if status not in SMS_STATUSES:
+            raise field_error("status", f"must be one of: {', '.join(SMS_STATUSES)}")
+        add("status = {}", status)
+    for name in ("customer_id", "campaign_id"):
+        if request.query.get(name):
+            add(f"{name} = {{}}", query_int(request, name, 0, 1, 2**63 - 1))
+    return " AND ".join(conditions), args
+
+
+async def list_sms(request: web.Request) -> web.Response:
+    """``GET /logs/sms``: newest first."""
+    limit, offset = page(request)
+    where, args = _conditions(request, "sms")
+    pool = pool_of(request)
+    rows = await pool.fetch(
+        f"SELECT {LOG_COLUMNS} FROM messages WHERE {where}"
+        f" ORDER BY added_at DESC, id DESC LIMIT {limit} OFFSET {offset}",
+        *args,
+    )
+    total = await pool.fetchval(f"SELECT count(*) FROM messages WHERE {where}", *args)
+    return json_response({"items": [dict(r.items()) for r in rows], "total": total})
+
+
+async def get_sms(request: web.Request) -> web.Response:
+    """``GET /logs/sms/{id}``: the row, its text, attempts and the gateway's answer."""
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise Problem(404, f"no SMS with id {raw}")
+    row = await pool_of(request).fetchrow(
+        f"SELECT {LOG_COLUMNS}, text, gateway_request, gateway_answer, batch_id, expires_at"
+        " FROM messages WHERE channel = 'sms' AND id = $1",
+        int(raw),
+    )
+    if row is None:
+        raise Problem(404, f"no SMS with id {raw}")
+    return json_response(dict(row.items()))
+
+
+def routes() -> list[web.RouteDef]:
+    """The log routes."""
+    return [web.get("/logs/sms", list_sms), web.get("/logs/sms/{id}", get_sms)]

@@ -1,0 +1,140 @@
+"""RFC 9457 problem details: every error the API returns, 401 and 403 included."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/problem+json"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class Problem(Exception):
+    """An error answer; ``errors`` has one entry per bad field (``field``, ``message``)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] = (),
+        kind: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors)
+        self.kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
+        self.headers = headers or {}
+
+    def response(self) -> web.Response:
+        body = {
+            "type": f"https://herald.dev/problems/{self.kind}",
+            "title": _TITLES.get(self.status, "Error"),
+            "status": self.status,
+            "detail": self.detail,
+            "errors": self.errors,
+        }
+        return web.Response(
+            status=self.status,
+            body=json.dumps(body).encode(),
+            content_type=CONTENT_TYPE,
+            headers=self.headers,
+        )
+
+
+def field_error(field: str, message: str, status: int = 422) -> Problem:
+    """A problem about one field."""
+    return Problem(status, f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def _location(loc: Sequence[int | str], prefix: str) -> str:
+    parts = [prefix] if prefix else []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts) or "body"
+
+
+def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
+    """A 422 naming every invalid field of a pydantic validation error."""
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        field = _location(loc, prefix)
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        errors.append({"field": field, "message": message})
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return Problem(422, f"invalid request: {detail}", errors=errors, kind="validation-error")
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400/415 problem."""
+    if request.content_type not in ("application/json", "application/problem+json", ""):
+        raise Problem(415, f"expected application/json, got {request.content_type}")
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
+        raise Problem(
+            400,
+            f"malformed JSON body{where}",
+            errors=[{"field": "body", "message": "not valid JSON"}],
+            kind="malformed-json",
+        ) from None
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    """The request body validated as ``model``."""
+    data = await read_json(request)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+
+
+@web.middleware
+async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn Problems, aiohttp's HTTP errors and crashes into problem+json answers."""
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem.response()
+    except web.HTTPRequestEntityTooLarge as exc:
+        return Problem(413, exc.text or "request body too large").response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return Problem(exc.status, exc.reason).response()
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return Problem(500, "internal error; the server log has the details").response()

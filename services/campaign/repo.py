@@ -1,0 +1,179 @@
+"""SQL of the campaign API: directory, campaigns, outbox. Values always as parameters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.db import Connection, Pool, record_to_dict
+from shared.filters import where_clause
+from shared.models import Filters, Person, RecipientType
+
+__all__ = ["Person", "RecipientType"]
+
+PERSON_COLUMNS = (
+    "id, login, status, full_name, email, billing_email, phone, category, location_id,"
+    " partner_id, billing_type, services, attributes, updated_at"
+)
+
+
+async def upsert_people(pool: Pool, kind: RecipientType, people: list[Person]) -> None:
+    """Insert or replace records by (kind, id), in one statement."""
+    columns: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "id", "login", "status", "full_name", "email", "billing_email", "phone",
+            "category", "location_id", "partner_id", "billing_type", "services", "attributes",
+        )
+    }
+    for person in people:
+        data = person.model_dump(mode="json")
+        for name, values in columns.items():
+            value = data[name]
+            values.append(json.dumps(value) if name in ("services", "attributes") else value)
+    await pool.execute(
+        """
+        INSERT INTO people (kind, id, login, status, full_name, email, billing_email, phone,
+                            category, location_id, partner_id, billing_type, services,
+                            tariff_ids, service_types, attributes)
+        SELECT $1, i.id, i.login, i.status, i.full_name, i.email, i.billing_email, i.phone,
+               i.category, i.location_id, i.partner_id, i.billing_type, i.services::jsonb,
+               ARRAY(SELECT DISTINCT (s->>'tariff_id')::bigint
+                       FROM jsonb_array_elements(i.services::jsonb) s),
+               ARRAY(SELECT DISTINCT s->>'type' FROM jsonb_array_elements(i.services::jsonb) s),
+               i.attributes::jsonb
+          FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                      $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::text[],
+                      $13::text[], $14::text[])
+            AS i(id, login, status, full_name, email, billing_email, phone, category,
+                 location_id, partner_id, billing_type, services, attributes)
+        ON CONFLICT (kind, id) DO UPDATE SET
+            login = EXCLUDED.login, status = EXCLUDED.status, full_name = EXCLUDED.full_name,
+            email = EXCLUDED.email, billing_email = EXCLUDED.billing_email,
+            phone = EXCLUDED.phone, category = EXCLUDED.category,
+            location_id = EXCLUDED.location_id, partner_id = EXCLUDED.partner_id,
+            billing_type = EXCLUDED.billing_type, services = EXCLUDED.services,
+            tariff_ids = EXCLUDED.tariff_ids, service_types = EXCLUDED.service_types,
+            attributes = EXCLUDED.attributes, updated_at = now()
+        """,
+        kind,
+        *columns.values(),
+    )
+
+
+async def list_people(
+    pool: Pool, kind: RecipientType, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of records in id order, and how many there are."""
+    rows = await pool.fetch(
+        f"SELECT {PERSON_COLUMNS} FROM people WHERE kind = $1 ORDER BY id LIMIT $2 OFFSET $3",
+        kind,
+        limit,
+        offset,
+    )
+    total = await pool.fetchval("SELECT count(*) FROM people WHERE kind = $1", kind)
+    return [record_to_dict(r) for r in rows], total
+
+
+async def get_person(pool: Pool, kind: RecipientType, person_id: int) -> dict[str, Any] | None:
+    """One record, or None."""
+    row = await pool.fetchrow(
+        f"SELECT {PERSON_COLUMNS} FROM people WHERE kind = $1 AND id = $2", kind, person_id
+    )
+    return record_to_dict(row) if row else None
+
+
+async def delete_person(pool: Pool, kind: RecipientType, person_id: int) -> bool:
+    """Delete one record; False when there was none."""
+    status = await pool.execute("DELETE FROM people WHERE kind = $1 AND id = $2", kind, person_id)
+    return bool(status == "DELETE 1")
+
+
+async def matching_people(
+    pool: Pool, kind: RecipientType, filters: Filters, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many records match the filters, and the first ``limit`` of them."""
+    where, args = where_clause(kind, filters)
+    total = await pool.fetchval(f"SELECT count(*) FROM people WHERE {where}", *args)
+    rows = await pool.fetch(
+        f"SELECT {PERSON_COLUMNS} FROM people WHERE {where} ORDER BY id LIMIT {int(limit)}",
+        *args,
+    )
+    return total, [record_to_dict(r) for r in rows]
+
+
+CAMPAIGN_COLUMNS = (
+    "id, recipient_type, filters, send_to, subject, message, template_id, status, created_at,"
+    " updated_at, started_at, finished_at, resolved_at, recipients_total, total, request"
+)
+
+
+async def find_by_idempotency_key(conn: Connection | Pool, key: str) -> dict[str, Any] | None:
+    """The campaign created with this Idempotency-Key, with its request hash."""
+    row = await conn.fetchrow(
+        f"SELECT {CAMPAIGN_COLUMNS}, request_hash FROM campaigns WHERE idempotency_key = $1", key
+    )
+    return record_to_dict(row) if row else None
+
+
+async def insert_campaign(
+    conn: Connection,
+    *,
+    request: dict[str, Any],
+    message: str,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> dict[str, Any] | None:
+    """Insert a campaign; None when another request with the same idempotency key won."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO campaigns (recipient_type, filters, send_to, request, subject, message,
+                               template_id, idempotency_key, request_hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING {CAMPAIGN_COLUMNS}
+        """,
+        request["recipient_type"],
+        request["filters"],
+        request["send_to"],
+        request,
+        request["subject"],
+        message,
+        request["template_id"],
+        idempotency_key,
+        request_hash,
+    )
+    return record_to_dict(row) if row else None
+
+
+async def add_outbox(conn: Connection, routing_key: str, body: bytes) -> None:
+    """Queue an event for the broker, inside the caller's transaction."""
+    await conn.execute("INSERT INTO outbox (routing_key, body) VALUES ($1, $2)", routing_key, body)
+
+
+async def take_outbox(conn: Connection, limit: int) -> list[tuple[int, str, bytes]]:
+    """Lock up to ``limit`` pending events (skipping those another relay holds)."""
+    rows = await conn.fetch(
+        "SELECT id, routing_key, body FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit,
+    )
+    return [(r["id"], r["routing_key"], r["body"]) for r in rows]
+
+
+async def delete_outbox(conn: Connection, ids: list[int]) -> None:
+    """Forget events the broker has confirmed."""
+    await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
+
+
+async def get_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
+    """One campaign with ``counts`` of its messages per status."""
+    row = await pool.fetchrow(f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1", campaign_id)
+    if row is None:
+        return None
+    campaign = record_to_dict(row)
+    counts = await pool.fetch(
+        "SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status",
+        campaign_id,
+    )
+    campaign["counts"] = {r["status"]: r["n"] for r in counts}
+    return campaign

@@ -1,0 +1,85 @@
+"""Small helpers every handler module uses: typed app state, JSON answers, paging."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from aio_pika.abc import AbstractExchange, AbstractRobustConnection
+from aiohttp import web
+
+from services.campaign.problems import field_error
+from shared.db import Pool
+from shared.settings import Settings
+
+MAX_PAGE = 1000
+
+
+@dataclass
+class State:
+    """What the handlers share: settings, the database pool, the broker."""
+
+    settings: Settings
+    pool: Pool
+    amqp: AbstractRobustConnection
+    exchange: AbstractExchange
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+STATE = web.AppKey("state", State)
+
+
+def state_of(request: web.Request) -> State:
+    """The application's shared state."""
+    return request.app[STATE]
+
+
+def pool_of(request: web.Request) -> Pool:
+    """The database pool."""
+    return request.app[STATE].pool
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """JSON text of API values (datetimes as ISO 8601)."""
+    return json.dumps(value, default=_default, ensure_ascii=False)
+
+
+def json_response(value: Any, status: int = 200) -> web.Response:
+    """A JSON answer."""
+    return web.Response(
+        status=status, text=dumps(value), content_type="application/json", charset="utf-8"
+    )
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or a 422 naming it."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise field_error(name, "must be an integer") from None
+    if not low <= value <= high:
+        raise field_error(name, f"must be between {low} and {high}")
+    return value
+
+
+def page(request: web.Request) -> tuple[int, int]:
+    """``limit`` (1..1000, default 50) and ``offset`` of a list request."""
+    return (
+        query_int(request, "limit", 50, 1, MAX_PAGE),
+        query_int(request, "offset", 0, 0, 10**9),
+    )

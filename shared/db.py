@@ -1,0 +1,112 @@
+"""Postgres: connection pools, database creation and schema migrations."""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+Pool = asyncpg.Pool
+Connection = asyncpg.Connection
+
+# Any constant works; it only has to be the same in every Herald process.
+_MIGRATION_LOCK = 0x48455241  # "HERA"
+
+
+async def _init_connection(conn: Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
+    """A pool whose connections read and write json/jsonb as Python objects."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
+    )
+    assert pool is not None
+    return pool
+
+
+def _with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+def database_name(dsn: str) -> str:
+    """The database a DSN points at."""
+    return urlsplit(dsn).path.lstrip("/") or "postgres"
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the DSN's database if it does not exist (concurrent callers are fine)."""
+    name = database_name(dsn)
+    conn = await asyncpg.connect(_with_database(dsn, "postgres"))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                # Identifiers cannot be parameters; quote_ident-equivalent escaping instead.
+                await conn.execute('CREATE DATABASE "{}"'.format(name.replace('"', '""')))
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+async def drop_database(dsn: str) -> None:
+    """Drop the DSN's database, disconnecting its sessions (tests and benchmarks only)."""
+    name = database_name(dsn)
+    conn = await asyncpg.connect(_with_database(dsn, "postgres"))
+    try:
+        await conn.execute('DROP DATABASE IF EXISTS "{}" WITH (FORCE)'.format(name.replace('"', '""')))
+    finally:
+        await conn.close()
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("shared").joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(pool: Pool) -> int:
+    """Bring the schema to the newest version; returns it. Serialised by an advisory lock."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        version: int = current
+        for number, sql in _migrations():
+            if number > version:
+                log.info("applying schema migration %d", number)
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
+                version = number
+        return version
+
+
+async def open_database(dsn: str, *, max_size: int = 10) -> Pool:
+    """Create the database if needed, open a pool and migrate: every service's start-up."""
+    await ensure_database(dsn)
+    pool = await create_pool(dsn, max_size=max_size)
+    await migrate(pool)
+    return pool
+
+
+def record_to_dict(record: Any) -> dict[str, Any]:
+    """A plain dict from an asyncpg Record."""
+    return dict(record.items())

@@ -1,0 +1,119 @@
+"""Data shapes of the directory, campaigns and gateway settings, validated at the edges."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+RecipientType = Literal["customer", "lead"]
+PersonStatus = Literal["new", "active", "inactive", "blocked"]
+Category = Literal["private", "company"]
+BillingType = Literal["recurring", "prepaid"]
+ServiceType = Literal["internet", "voice", "recurring", "bundle"]
+SendTo = Literal["sms", "email", "portal", "portal_email"]
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+ShortText = Annotated[str, Field(max_length=255)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Service(Strict):
+    type: ServiceType
+    tariff_id: Id
+
+
+class Person(Strict):
+    """A customer or lead record, as the billing system sends it."""
+
+    id: Id
+    login: ShortText = ""
+    status: PersonStatus = "new"
+    full_name: ShortText = ""
+    email: ShortText = ""
+    billing_email: ShortText = ""
+    phone: Annotated[str, Field(max_length=500)] = ""
+    category: Category = "private"
+    location_id: Id | None = None
+    partner_id: Id | None = None
+    billing_type: BillingType = "recurring"
+    services: Annotated[list[Service], Field(max_length=200)] = []
+    attributes: dict[str, Any] = {}
+
+
+class Filters(Strict):
+    """Who a campaign goes to. Every field is optional; they combine with AND."""
+
+    login: ShortText | None = None
+    status: Annotated[list[PersonStatus], Field(max_length=4)] | None = None
+    full_name: ShortText | None = None
+    email: ShortText | None = None
+    billing_email: ShortText | None = None
+    phone: ShortText | None = None
+    category: Annotated[list[Category], Field(max_length=2)] | None = None
+    location_ids: Annotated[list[Id], Field(max_length=10000)] | None = None
+    partner_ids: Annotated[list[Id], Field(max_length=10000)] | None = None
+    billing_type: BillingType | Literal["all"] | None = None
+    tariff_ids: Annotated[list[Id], Field(max_length=10000)] | None = None
+    services: Annotated[list[ServiceType], Field(max_length=4)] | None = None
+    include_ids: Annotated[list[Id], Field(max_length=100000)] | None = None
+    exclude_ids: Annotated[list[Id], Field(max_length=100000)] | None = None
+
+
+class CampaignRequest(Strict):
+    """The body of ``POST /campaigns`` (and of preview and test)."""
+
+    recipient_type: RecipientType = "customer"
+    filters: Filters = Filters()
+    send_to: SendTo
+    send_to_billing_email: bool = False
+    subject: Annotated[str, Field(max_length=1000)] = ""
+    message: Annotated[str, Field(max_length=20000)] | None = None
+    template_id: Id | None = None
+    attachments: Annotated[list[Id], Field(max_length=50)] = []
+    attach_financial_documents: Annotated[
+        list[Literal["invoice", "proforma_invoice", "payment"]], Field(max_length=3)
+    ] = []
+    only_if_financial_documents_exist: bool = False
+
+    @model_validator(mode="after")
+    def _message_or_template(self) -> CampaignRequest:
+        if self.template_id is None and not (self.message or "").strip():
+            raise ValueError("give a message or a template_id")
+        return self
+
+
+BULKSMS_EAPI_URL = "https://bulksms.2way.co.za/eapi/submission/send_sms/2/2.0"
+BULKSMS_EAPI_PAYLOAD = (
+    "username=&password=&message=%MESSAGE%&msisdn=%TO_DIGITS%"
+    "&concat_text_sms_max_parts=4&stop_dup_id=%ID%"
+)
+
+
+class SmsConfig(Strict):
+    """The SMS gateway (``Config -> Main configuration -> SMS``); BulkSMS EAPI by default."""
+
+    enabled: bool = True
+    url: HttpUrl = HttpUrl(BULKSMS_EAPI_URL)
+    method: Literal["GET", "POST"] = "POST"
+    content_type: Literal["form", "json"] = "form"
+    payload: Annotated[str, Field(max_length=4000)] = BULKSMS_EAPI_PAYLOAD
+    headers: Annotated[dict[str, Annotated[str, Field(max_length=2000)]], Field(max_length=20)] = {}
+    success_text: Annotated[str, Field(max_length=200)] = "0|IN_PROGRESS|"
+    verify_ssl: bool = True
+    expiry_days: Annotated[float, Field(gt=0, le=30)] = 2
+    rate_per_second: Annotated[float, Field(gt=0, le=100000)] | None = None
+    max_parts: Annotated[int, Field(ge=1, le=10)] = 4
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15
+    max_connections: Annotated[int, Field(ge=1, le=256)] = 8
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header in value.items():
+            if not name or any(c in name for c in " :\r\n") or "\n" in header or "\r" in header:
+                raise ValueError(f"invalid header {name!r}")
+        return value

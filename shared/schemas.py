@@ -1,0 +1,48 @@
+"""The messages that travel on RabbitMQ between the services (JSON bodies)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["sms", "email", "portal"]
+FinalStatus = Literal["sent", "error", "expired", "cancelled", "skipped"]
+OutcomeStatus = Literal["sent", "error", "expired", "cancelled"]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResolveCampaign(_Message):
+    """Asks the resolver to expand a campaign into per-recipient jobs."""
+
+    campaign_id: int = Field(gt=0)
+
+
+class SmsJob(_Message):
+    """One SMS to one number; ``message_id`` is the ledger row and the gateway's dedup id."""
+
+    message_id: int = Field(gt=0)
+    campaign_id: int | None = None
+    to: str = Field(min_length=1, max_length=32)
+    text: str = Field(min_length=1, max_length=5000)
+    expires_at: datetime
+    attempt: int = Field(default=0, ge=0)
+
+
+class Outcome(_Message):
+    """What happened to one message; the logger writes it into the ledger."""
+
+    message_id: int = Field(gt=0)
+    campaign_id: int | None = None
+    channel: Channel = "sms"
+    status: OutcomeStatus
+    error: str | None = None
+    gateway_request: str | None = None
+    gateway_answer: str | None = None
+    batch_id: str | None = None
+    attempt: int = 0
+    at: datetime
