@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
@@ -83,3 +85,38 @@ async def dead_letter(
     # Ack only after the broker confirmed the dead-lettered copy: nothing is lost.
     await message.ack()
     log.warning("dead-lettered a message from %s: %s", message.routing_key, reason[:200])
+
+
+Callback = Callable[[AbstractIncomingMessage], Awaitable[None]]
+
+
+class InFlight:
+    """Counts deliveries being handled, so a stopping process can wait for them."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def track(self, handler: Callback) -> Callback:
+        """Wrap a consumer callback so that it is counted while it runs."""
+
+        async def tracked(message: AbstractIncomingMessage) -> None:
+            self._count += 1
+            self._idle.clear()
+            try:
+                await handler(message)
+            finally:
+                self._count -= 1
+                if self._count == 0:
+                    self._idle.set()
+
+        return tracked
+
+    async def wait(self, seconds: float) -> bool:
+        """Wait until no delivery is being handled; False if ``seconds`` ran out first."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from importlib import resources
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import asyncpg.pool
 
 log = logging.getLogger(__name__)
 
-Pool = asyncpg.Pool
-Connection = asyncpg.Connection
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+# What pool.acquire() hands out, or a plain connection: the repos accept either.
+Connection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
 
 # Any constant works; it only has to be the same in every Herald process.
 _MIGRATION_LOCK = 0x48455241  # "HERA"
 
 
-async def _init_connection(conn: Connection) -> None:
+async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -52,11 +57,9 @@ async def ensure_database(dsn: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
-                # Identifiers cannot be parameters; quote_ident-equivalent escaping instead.
+            # Identifiers cannot be parameters; quote_ident-equivalent escaping instead.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute('CREATE DATABASE "{}"'.format(name.replace('"', '""')))
-            except asyncpg.DuplicateDatabaseError:
-                pass
     finally:
         await conn.close()
 
@@ -66,7 +69,9 @@ async def drop_database(dsn: str) -> None:
     name = database_name(dsn)
     conn = await asyncpg.connect(_with_database(dsn, "postgres"))
     try:
-        await conn.execute('DROP DATABASE IF EXISTS "{}" WITH (FORCE)'.format(name.replace('"', '""')))
+        await conn.execute(
+            'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'.format(name.replace('"', '""'))
+        )
     finally:
         await conn.close()
 

@@ -4,7 +4,7 @@ Pure logic, no I/O. A generic HTTP SMS gateway (docs/domain.md section 2) is con
 a method, a content type, a payload template, custom headers and a "successful response" text.
 :func:`build_request` turns that configuration plus one message into an :class:`HttpRequest`;
 :func:`classify_response` and :func:`classify_exception` decide what the sender does next
-(section 3 covers the BulkSMS EAPI answer codes). 
+(section 3 covers the BulkSMS EAPI answer codes).
 Placeholders: ``%TO%`` (E.164 as given), ``%TO_DIGITS%`` (digits only, BulkSMS ``msisdn``),
 ``%MESSAGE%``, ``%ID%`` (stable numeric message id, e.g. BulkSMS ``stop_dup_id``) and
 ``%PARTNER%`` (sender name, may be empty).
@@ -12,15 +12,13 @@ Placeholders: ``%TO%`` (E.164 as given), ``%TO_DIGITS%`` (digits only, BulkSMS `
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus
 
 __all__ = [
     "PLACEHOLDERS",

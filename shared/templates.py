@@ -71,8 +71,19 @@ def person_context(person: Mapping[str, Any]) -> dict[str, Any]:
     customer = {
         key: person[key]
         for key in (
-            "id", "login", "status", "full_name", "email", "billing_email", "phone",
-            "category", "location_id", "partner_id", "billing_type", "services", "attributes",
+            "id",
+            "login",
+            "status",
+            "full_name",
+            "email",
+            "billing_email",
+            "phone",
+            "category",
+            "location_id",
+            "partner_id",
+            "billing_type",
+            "services",
+            "attributes",
         )
         if key in person
     }

@@ -84,9 +84,7 @@ def _retry_queue_args(lane: JobLane, delay_s: int) -> dict[str, Any]:
 
 async def declare(channel: AbstractChannel) -> AbstractExchange:
     """Declare the whole topology (idempotent, safe from many processes at once)."""
-    exchange = await channel.declare_exchange(
-        EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
-    )
+    exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
     dlx = await channel.declare_exchange(
         DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
     )

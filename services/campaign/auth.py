@@ -36,7 +36,9 @@ def middleware(token: str | None) -> Middleware:
         # Constant-time comparison: the answer time says nothing about the token.
         if not hmac.compare_digest(given.strip().encode(), expected):
             raise Problem(
-                401, "invalid bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                401,
+                "invalid bearer token",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         return await handler(request)
 

@@ -19,8 +19,12 @@ def campaign_view(row: dict[str, Any]) -> dict[str, Any]:
     """The API's shape of a campaign row."""
     view = {k: v for k, v in row.items() if k not in ("request", "request_hash")}
     request = row.get("request") or {}
-    for key in ("send_to_billing_email", "attachments", "attach_financial_documents",
-                "only_if_financial_documents_exist"):
+    for key in (
+        "send_to_billing_email",
+        "attachments",
+        "attach_financial_documents",
+        "only_if_financial_documents_exist",
+    ):
         if key in request:
             view[key] = request[key]
     counts: dict[str, int] | None = row.get("counts")

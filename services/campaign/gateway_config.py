@@ -41,11 +41,13 @@ async def put_sms(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise from_validation(exc) from None
     if secrets.MASK in config.payload or any(secrets.MASK in v for v in config.headers.values()):
-        raise field_error(
-            "payload", "contains a masked secret (***): send the credentials in full"
-        )
+        raise field_error("payload", "contains a masked secret (***): send the credentials in full")
     problems = validate_payload(
-        config.method, config.content_type, config.payload, url=str(config.url), headers=config.headers
+        config.method,
+        config.content_type,
+        config.payload,
+        url=str(config.url),
+        headers=config.headers,
     )
     if problems:
         raise Problem(

@@ -26,7 +26,9 @@ async def ready(request: web.Request) -> web.Response:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["broker"] = "ok" if state.amqp.connected.is_set() else "unreachable"
     ok = all(v == "ok" for v in checks.values())
-    return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+    return json_response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:

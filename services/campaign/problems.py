@@ -103,8 +103,12 @@ async def read_json(request: web.Request) -> Any:
     raw = await request.read()
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
+    except UnicodeDecodeError:
+        raise Problem(
+            400, "the body is not UTF-8", errors=[{"field": "body", "message": "not UTF-8"}]
+        ) from None
+    except json.JSONDecodeError as exc:
+        where = f" at line {exc.lineno} column {exc.colno}"
         raise Problem(
             400,
             f"malformed JSON body{where}",

@@ -22,8 +22,19 @@ async def upsert_people(pool: Pool, kind: RecipientType, people: list[Person]) -
     columns: dict[str, list[Any]] = {
         name: []
         for name in (
-            "id", "login", "status", "full_name", "email", "billing_email", "phone",
-            "category", "location_id", "partner_id", "billing_type", "services", "attributes",
+            "id",
+            "login",
+            "status",
+            "full_name",
+            "email",
+            "billing_email",
+            "phone",
+            "category",
+            "location_id",
+            "partner_id",
+            "billing_type",
+            "services",
+            "attributes",
         )
     }
     for person in people:
@@ -167,7 +178,9 @@ async def delete_outbox(conn: Connection, ids: list[int]) -> None:
 
 async def get_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
     """One campaign with ``counts`` of its messages per status."""
-    row = await pool.fetchrow(f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1", campaign_id)
+    row = await pool.fetchrow(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1", campaign_id
+    )
     if row is None:
         return None
     campaign = record_to_dict(row)

@@ -9,7 +9,9 @@ def _ctx(**attributes: object) -> dict[str, object]:
 
 
 def test_renders_customer_fields_and_attributes() -> None:
-    text = render("Dear {{ customer.name }}, balance {{ customer.attributes.balance }}", _ctx(balance=12.5))
+    text = render(
+        "Dear {{ customer.name }}, balance {{ customer.attributes.balance }}", _ctx(balance=12.5)
+    )
     assert text == "Dear Zoë Ndlovu, balance 12.5"
 
 

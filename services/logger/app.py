@@ -1,0 +1,36 @@
+"""Wiring of the logger: one consumer feeding a batch writer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from services.logger.handlers import BatchWriter
+from shared import amqp, db, service, topology
+from shared.settings import Settings
+
+
+async def main(settings: Settings, stop: asyncio.Event) -> None:
+    """Write outcome events into Postgres until ``stop`` is set."""
+    pool = await db.open_database(settings.database_url, max_size=4)
+    connection = await amqp.connect(settings.amqp_url, name="herald-logger")
+    # Prefetch two batches: one being written while the next fills.
+    channel, _ = await amqp.open_channel(connection, prefetch=2 * settings.logger_batch_size)
+    writer = BatchWriter(
+        pool, channel, settings.logger_batch_size, settings.logger_batch_wait_ms / 1000
+    )
+    queue = await topology.get_queue(channel, topology.OUTCOME_QUEUE)
+    tag = await queue.consume(writer.on_message)
+    task = asyncio.create_task(writer.run())
+    service.ready("logger", f"consuming {topology.OUTCOME_QUEUE}")
+    try:
+        await stop.wait()
+    finally:
+        await queue.cancel(tag)
+        # Let the writer drain what it holds; anything still unacked returns to the queue.
+        await asyncio.sleep(settings.logger_batch_wait_ms / 1000 * 2)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await connection.close()
+        await pool.close()

@@ -1,0 +1,75 @@
+"""The logger's consumer: outcome events are written in batches, acked after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
+from pydantic import ValidationError
+
+from services.logger import repo
+from shared import amqp
+from shared.db import Pool
+from shared.schemas import Outcome
+
+log = logging.getLogger(__name__)
+
+FAILURE_BACKOFF_SECONDS = 2.0
+
+
+class BatchWriter:
+    """Collects deliveries and writes them in one transaction when the batch is full or old."""
+
+    def __init__(
+        self, pool: Pool, channel: AbstractRobustChannel, batch_size: int, max_wait_s: float
+    ) -> None:
+        self.pool = pool
+        self.channel = channel
+        self.batch_size = batch_size
+        self.max_wait_s = max_wait_s
+        self._queue: asyncio.Queue[tuple[Outcome, AbstractIncomingMessage]] = asyncio.Queue()
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        """Queue one outcome for the next batch (invalid ones are dead-lettered)."""
+        try:
+            outcome = Outcome.model_validate_json(message.body)
+        except ValidationError as exc:
+            await amqp.dead_letter(self.channel, message, f"invalid outcome event: {exc}")
+            return
+        await self._queue.put((outcome, message))
+
+    async def run(self) -> None:
+        """Write batches until cancelled."""
+        while True:
+            batch = [await self._queue.get()]
+            deadline = asyncio.get_running_loop().time() + self.max_wait_s
+            while len(batch) < self.batch_size:
+                timeout = deadline - asyncio.get_running_loop().time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except TimeoutError:
+                    break
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[Outcome, AbstractIncomingMessage]]) -> None:
+        try:
+            changed, closed = await repo.apply(self.pool, [outcome for outcome, _ in batch])
+        except Exception as exc:
+            log.warning(
+                "writing %d outcomes failed (%s); they go back to the queue", len(batch), exc
+            )
+            await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
+            for _, message in batch:
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
+            return
+        # Ack after commit: a crash before this line redelivers events that change nothing.
+        for _, message in batch:
+            await message.ack()
+        if closed:
+            log.info("campaigns finished: %s", ", ".join(map(str, closed)))
+        log.debug("wrote %d outcomes (%d changed rows)", len(batch), changed)

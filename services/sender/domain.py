@@ -1,0 +1,63 @@
+"""Pure rules of the sender: what to do with a gateway's verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from shared import topology
+from shared.sms_gateway import Classification, HttpRequest
+
+ActionKind = Literal["sent", "error", "expired", "retry"]
+
+# Time to publish the outcome after the gateway answered, with room to spare.
+_LEASE_MARGIN_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """The next step for one message."""
+
+    kind: ActionKind
+    reason: str | None = None
+    delay_s: int = 0
+
+
+def decide(verdict: Classification, *, attempt: int, now: datetime, expires_at: datetime) -> Action:
+    """Sent, permanent error, or retry after the tier's delay unless that passes the expiry.
+
+    ``attempt`` counts the gateway calls made so far for this message, this one included.
+    """
+    if verdict.verdict == "sent":
+        return Action("sent")
+    if verdict.verdict == "permanent":
+        return Action("error", verdict.reason)
+    delay = topology.retry_delay_for(attempt)
+    if verdict.retry_after is not None:
+        delay = max(delay, _tier_at_least(verdict.retry_after))
+    if now + timedelta(seconds=delay) >= expires_at:
+        return Action("expired", f"not sent before expiry; last answer: {verdict.reason}")
+    return Action("retry", verdict.reason, delay)
+
+
+def claim_lease(timeout_seconds: float) -> timedelta:
+    """How long a claim holds: a job redelivered while its first sender may still be talking
+    to the gateway is deferred, not sent a second time."""
+    return timedelta(seconds=timeout_seconds + _LEASE_MARGIN_S)
+
+
+def _tier_at_least(seconds: float) -> int:
+    for tier in topology.RETRY_DELAYS_S:
+        if tier >= seconds:
+            return tier
+    return topology.RETRY_DELAYS_S[-1]
+
+
+def describe_request(request: HttpRequest) -> str:
+    """A readable copy of the HTTP request for the SMS log (to be redacted by the caller)."""
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    if request.body is not None:
+        lines += ["", request.body.decode("utf-8", "replace")]
+    return "\n".join(lines)

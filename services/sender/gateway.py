@@ -1,0 +1,36 @@
+"""Outbound HTTP to the SMS gateway: one keep-alive session per configuration."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from shared.models import SmsConfig
+from shared.sms_gateway import HttpRequest
+
+# Answers are short ("0|IN_PROGRESS|4712345678"); cap what we read from a misbehaving server.
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+class Gateway:
+    """Sends requests with the connection limit, TLS check and timeout of a configuration."""
+
+    def __init__(self, config: SmsConfig) -> None:
+        self.config = config
+        connector = aiohttp.TCPConnector(limit=config.max_connections, ssl=config.verify_ssl)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=config.timeout_seconds),
+            raise_for_status=False,
+        )
+
+    async def send(self, request: HttpRequest) -> tuple[int, str]:
+        """The HTTP status and body text of the gateway's answer (exceptions propagate)."""
+        async with self._session.request(
+            request.method, request.url, headers=request.headers, data=request.body
+        ) as response:
+            raw = await response.content.read(MAX_ANSWER_BYTES)
+            return response.status, raw.decode(response.charset or "utf-8", "replace")
+
+    async def close(self) -> None:
+        """Close the connections."""
+        await self._session.close()

@@ -1,0 +1,57 @@
+"""SQL of the sender: claiming a message before the gateway call, releasing it for a retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from shared import ledger
+from shared.db import Pool
+
+ClaimResult = Literal["claimed", "final", "busy", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The outcome of a claim; ``attempts`` counts gateway calls, this one included."""
+
+    result: ClaimResult
+    attempts: int = 0
+
+
+async def claim(pool: Pool, message_id: int, lease: timedelta) -> Claim:
+    """Take a message for sending, unless it is final or another sender holds it."""
+    row = await pool.fetchrow(
+        """
+        WITH claimed AS (
+            UPDATE messages
+               SET status = 'sending', attempts = attempts + 1,
+                   claimed_until = now() + $2::interval, updated_at = now()
+             WHERE id = $1
+               AND (status = 'new' OR (status = 'sending' AND claimed_until < now()))
+            RETURNING attempts)
+        SELECT (SELECT attempts FROM claimed) AS attempts,
+               (SELECT status FROM messages WHERE id = $1) AS status
+        """,
+        message_id,
+        lease,
+    )
+    assert row is not None
+    if row["attempts"] is not None:
+        return Claim("claimed", row["attempts"])
+    if row["status"] is None:
+        return Claim("missing")
+    return Claim("final" if row["status"] in ledger.FINAL else "busy")
+
+
+async def release(pool: Pool, message_id: int, error: str, answer: str | None) -> None:
+    """Hand a claimed message back for a later attempt, noting why this one failed."""
+    await pool.execute(
+        "UPDATE messages SET status = 'new', claimed_until = NULL, error = $2,"
+        " gateway_answer = coalesce($3, gateway_answer), updated_at = now()"
+        " WHERE id = $1 AND status = 'sending'",
+        message_id,
+        error,
+        answer,
+    )

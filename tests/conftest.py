@@ -1,0 +1,78 @@
+"""Fixtures: real Postgres and RabbitMQ, a private database and vhost per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from demo.client import Api, sandbox_sms_config
+from demo.stack import Stack
+from shared import db
+from tests.support.infra import Infra, discover, unique_name
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    with discover() as found:
+        yield found
+
+
+@dataclass
+class Isolated:
+    database_url: str
+    amqp_url: str
+
+
+@pytest.fixture
+def isolated(infra: Infra) -> Iterator[Isolated]:
+    """A database and a vhost nobody else uses, dropped afterwards."""
+    name = unique_name()
+    infra.add_vhost(name)
+    database_url = infra.database(name)
+    try:
+        yield Isolated(database_url, infra.vhost_url(name))
+    finally:
+        infra.delete_vhost(name)
+        asyncio.run(db.drop_database(database_url))
+
+
+@pytest.fixture
+def stack(isolated: Isolated, tmp_path: Path) -> Iterator[Stack]:
+    """The sandbox and the four services as real processes (one sender)."""
+    running = Stack(isolated.database_url, isolated.amqp_url, tmp_path / "logs")
+    try:
+        running.start_all(senders=1)
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[Api]:
+    client = Api(stack.api_url, stack.token)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def sandbox(stack: Stack) -> AsyncIterator[Api]:
+    """The sandbox gateway's control API."""
+    client = Api(stack.sandbox_url + "/_sandbox", None)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def configured(api: Api, stack: Stack) -> Api:
+    """The API with the SMS gateway pointing at the sandbox."""
+    status, body = await api.put("/config/sms", sandbox_sms_config(stack.sandbox_url))
+    assert status == 200, body
+    return api

@@ -1,0 +1,46 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.sender.domain import decide, describe_request
+from shared.sms_gateway import Classification, HttpRequest
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def _verdict(kind: str, retry_after: float | None = None) -> Classification:
+    return Classification(kind, f"because {kind}", None, None, retry_after)  # type: ignore[arg-type]
+
+
+def test_sent_and_permanent() -> None:
+    assert (
+        decide(_verdict("sent"), attempt=1, now=NOW, expires_at=NOW + timedelta(days=2)).kind
+        == "sent"
+    )
+    action = decide(_verdict("permanent"), attempt=1, now=NOW, expires_at=NOW + timedelta(days=2))
+    assert (action.kind, action.reason) == ("error", "because permanent")
+
+
+@pytest.mark.parametrize(
+    ("attempt", "delay"), [(1, 5), (2, 30), (3, 120), (4, 600), (5, 3600), (9, 3600)]
+)
+def test_retries_back_off_by_tier(attempt: int, delay: int) -> None:
+    action = decide(_verdict("retry"), attempt=attempt, now=NOW, expires_at=NOW + timedelta(days=2))
+    assert (action.kind, action.delay_s) == ("retry", delay)
+
+
+def test_retry_that_would_pass_expiry_expires() -> None:
+    action = decide(_verdict("retry"), attempt=3, now=NOW, expires_at=NOW + timedelta(seconds=60))
+    assert action.kind == "expired" and "because retry" in (action.reason or "")
+
+
+def test_gateway_pause_waits_at_least_retry_after() -> None:
+    action = decide(
+        _verdict("gateway_paused", 500), attempt=1, now=NOW, expires_at=NOW + timedelta(days=2)
+    )
+    assert (action.kind, action.delay_s) == ("retry", 600)
+
+
+def test_describe_request() -> None:
+    text = describe_request(HttpRequest("POST", "http://gw/x", {"A": "b"}, b"k=v"))
+    assert text == "POST http://gw/x\nA: b\n\nk=v"
