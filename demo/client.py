@@ -44,11 +44,11 @@ class Api:
     async def wait_campaign(
         self,
         campaign_id: int,
-        timeout: float = 60,
+        within: float = 60,
         final: tuple[str, ...] = ("sent", "sent_with_error", "cancelled"),
     ) -> dict[str, Any]:
         """Poll a campaign until it reaches a final status."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             status, campaign = await self.get(f"/campaigns/{campaign_id}")
             assert status == 200, campaign

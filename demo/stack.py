@@ -34,6 +34,8 @@ class Stack:
     sandbox_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Where each process's current run starts in its (appended) log file.
+    _log_starts: dict[str, int] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -61,7 +63,9 @@ class Stack:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path(name).open("ab") as log:
+        path = self.log_path(name)
+        self._log_starts[name] = path.stat().st_size if path.exists() else 0
+        with path.open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=self.env()
             )
@@ -93,8 +97,11 @@ class Stack:
         deadline = time.monotonic() + timeout
         path = self.log_path(name)
         while time.monotonic() < deadline:
-            if path.exists() and text in path.read_text(errors="replace"):
-                return
+            if path.exists():
+                with path.open("rb") as log:
+                    log.seek(self._log_starts.get(name, 0))
+                    if text.encode() in log.read():
+                        return
             process = self.processes[name]
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited ({process.returncode}):\n{self.tail(name)}")

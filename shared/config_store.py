@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.db import Pool
-from shared.models import SmsConfig
+from shared.models import CompanyInfo, SmsConfig
 from shared.topology import CONFIG_CHANNEL
 
 SMS = "sms"
+COMPANY = "company"
 
 
 async def load(pool: Pool, name: str) -> dict[str, Any] | None:
@@ -29,6 +30,11 @@ async def save(pool: Pool, name: str, value: dict[str, Any]) -> None:
             value,
         )
         await conn.execute("SELECT pg_notify($1, $2)", CONFIG_CHANNEL, name)
+
+
+async def load_company(pool: Pool) -> dict[str, Any]:
+    """The ``company`` template variable: the operator's details (blank until configured)."""
+    return CompanyInfo.model_validate(await load(pool, COMPANY) or {}).model_dump()
 
 
 async def load_sms(pool: Pool) -> SmsConfig | None:

@@ -117,3 +117,14 @@ class SmsConfig(Strict):
             if not name or any(c in name for c in " :\r\n") or "\n" in header or "\r" in header:
                 raise ValueError(f"invalid header {name!r}")
         return value
+
+
+class CompanyInfo(Strict):
+    """The ``company`` variable of templates (the operator's own details)."""
+
+    name: ShortText = ""
+    email: ShortText = ""
+    phone: ShortText = ""
+    website: ShortText = ""
+    address: Annotated[str, Field(max_length=1000)] = ""
+    vat_number: ShortText = ""

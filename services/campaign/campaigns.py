@@ -59,7 +59,7 @@ async def _check_rendering(request: web.Request, body: CampaignRequest, source: 
         return
     context = {
         "customer": templates.person_context(first[0]),
-        "company": await config_store.load(pool_of(request), "company") or {},
+        "company": await config_store.load_company(pool_of(request)),
         "campaign": {"id": None, "subject": body.subject},
     }
     try:

@@ -1,4 +1,4 @@
-"""Gateway settings endpoints: ``/config/sms`` (secrets never returned in clear)."""
+"""Settings endpoints: ``/config/sms`` (secrets never returned in clear), ``/config/company``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from services.campaign.problems import Problem, field_error, from_validation, read_json
+from services.campaign.problems import Problem, field_error, from_validation, parse_body, read_json
 from services.campaign.web import json_response, pool_of
 from shared import config_store, secrets
-from shared.models import SmsConfig
+from shared.models import CompanyInfo, SmsConfig
 from shared.sms_gateway import validate_payload
 
 
@@ -59,6 +59,24 @@ async def put_sms(request: web.Request) -> web.Response:
     return json_response(_view(config, configured=True))
 
 
+async def get_company(request: web.Request) -> web.Response:
+    """``GET /config/company``: the details templates see as ``company``."""
+    stored = await config_store.load(pool_of(request), config_store.COMPANY)
+    return json_response(CompanyInfo.model_validate(stored or {}).model_dump())
+
+
+async def put_company(request: web.Request) -> web.Response:
+    """``PUT /config/company``."""
+    company = await parse_body(request, CompanyInfo)
+    await config_store.save(pool_of(request), config_store.COMPANY, company.model_dump())
+    return json_response(company.model_dump())
+
+
 def routes() -> list[web.RouteDef]:
-    """The gateway configuration routes."""
-    return [web.get("/config/sms", get_sms), web.put("/config/sms", put_sms)]
+    """The settings routes."""
+    return [
+        web.get("/config/sms", get_sms),
+        web.put("/config/sms", put_sms),
+        web.get("/config/company", get_company),
+        web.put("/config/company", put_company),
+    ]

@@ -75,7 +75,7 @@ class Resolver:
         if config is None:
             raise RuntimeError("the SMS gateway is not configured")
         context = {
-            "company": await config_store.load(self.pool, "company") or {},
+            "company": await config_store.load_company(self.pool),
             "campaign": {
                 "id": campaign_id,
                 "subject": campaign["subject"],

@@ -89,7 +89,7 @@ async def test_filtered_campaign_reaches_exactly_the_expected_numbers(
     )
     assert status == 202, campaign
     assert campaign["status"] == "new"
-    done = await api.wait_campaign(campaign["id"], timeout=120)
+    done = await api.wait_campaign(campaign["id"], within=120)
 
     def matches(p: dict[str, Any]) -> bool:
         return (
@@ -130,7 +130,7 @@ async def test_gateway_errors_and_missing_numbers_are_logged_per_recipient(
         {"filters": {"include_ids": list(range(1, 21))}, "send_to": "sms", "message": MESSAGE},
     )
     assert status == 202, campaign
-    done = await api.wait_campaign(campaign["id"], timeout=60)
+    done = await api.wait_campaign(campaign["id"], within=60)
     assert done["status"] == "sent_with_error"
     status, log = await api.get("/logs/sms", params={"campaign_id": campaign["id"], "limit": 100})
     rows = {(row["customer_id"], row["recipient"]): row for row in log["items"]}
