@@ -31,7 +31,8 @@ COPY sandbox ./sandbox
 COPY demo ./demo
 RUN pip install . \
  && rm -rf build ./*.egg-info \
- && python -m compileall -q shared services sandbox demo
+ && python -m compileall -q shared services sandbox demo \
+ && chmod -R a+rX /app
 
 USER herald
 

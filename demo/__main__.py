@@ -107,10 +107,11 @@ def main() -> None:
     try:
         stack.start_all(senders=args.senders)
         campaign_id = asyncio.run(run_demo(stack, args.customers))
+        auth = f"-H 'Authorization: Bearer {stack.token}'"
         print(
             f"\nHerald API: {stack.api_url}  (Authorization: Bearer {stack.token})\n"
-            f"  curl -H 'Authorization: Bearer {stack.token}' {stack.api_url}/campaigns/{campaign_id}\n"
-            f"  curl -H 'Authorization: Bearer {stack.token}' '{stack.api_url}/logs/sms?limit=5'\n"
+            f"  curl {auth} {stack.api_url}/campaigns/{campaign_id}\n"
+            f"  curl {auth} '{stack.api_url}/logs/sms?limit=5'\n"
             f"Sandbox gateway: {stack.sandbox_url}/_sandbox/messages?limit=5",
             flush=True,
         )
