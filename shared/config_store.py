@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.db import Pool
@@ -10,6 +11,9 @@ from shared.topology import CONFIG_CHANNEL
 
 SMS = "sms"
 COMPANY = "company"
+# Set by a sender when the gateway refuses everything (auth, credit, quota); cleared by an
+# operator (resume, or a new configuration) or, for a daily quota, at its "until".
+SMS_PAUSE = "sms_pause"
 
 
 async def load(pool: Pool, name: str) -> dict[str, Any] | None:
@@ -41,3 +45,39 @@ async def load_sms(pool: Pool) -> SmsConfig | None:
     """The SMS gateway configuration, or None when it was never configured."""
     value = await load(pool, SMS)
     return SmsConfig.model_validate(value) if value is not None else None
+
+
+async def pause_sms(pool: Pool, reason: str, until: datetime | None) -> None:
+    """Pause SMS sending for every sender (the first pause's reason and time are kept)."""
+    value = {
+        "reason": reason,
+        "since": datetime.now(UTC).isoformat(),
+        "until": until.isoformat() if until else None,
+    }
+    async with pool.acquire() as conn, conn.transaction():
+        inserted = await conn.fetchval(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+            " RETURNING 1",
+            SMS_PAUSE,
+            value,
+        )
+        if inserted:
+            await conn.execute("SELECT pg_notify($1, $2)", CONFIG_CHANNEL, SMS_PAUSE)
+
+
+async def resume_sms(pool: Pool) -> bool:
+    """Lift a pause; False if sending was not paused."""
+    async with pool.acquire() as conn, conn.transaction():
+        deleted = await conn.fetchval(
+            "DELETE FROM settings WHERE name = $1 RETURNING 1", SMS_PAUSE
+        )
+        await conn.execute("SELECT pg_notify($1, $2)", CONFIG_CHANNEL, SMS_PAUSE)
+        return bool(deleted)
+
+
+async def sms_pause(pool: Pool) -> dict[str, Any] | None:
+    """The current pause (reason, since, until), or None; an elapsed one counts as none."""
+    pause = await load(pool, SMS_PAUSE)
+    if pause and pause.get("until") and datetime.fromisoformat(pause["until"]) <= datetime.now(UTC):
+        return None
+    return pause

@@ -41,14 +41,18 @@ def isolated(infra: Infra) -> Iterator[Isolated]:
 
 
 @pytest.fixture
-def stack(isolated: Isolated, tmp_path: Path) -> Iterator[Stack]:
-    """The sandbox and the four services as real processes (one sender)."""
+def stack(isolated: Isolated, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The sandbox and the four services as real processes; one sender unless the test is
+    parametrized indirectly with ``senders``."""
+    senders = getattr(request, "param", None) or 1
     running = Stack(isolated.database_url, isolated.amqp_url, tmp_path / "logs")
     try:
-        running.start_all(senders=1)
+        running.start_all(senders=senders)
         yield running
     finally:
-        running.stop_all()
+        codes = running.stop_all()
+        # Every process must stop cleanly on SIGTERM.
+        assert all(code == 0 for code in codes.values()), (codes, running.logs()[-3000:])
 
 
 @pytest.fixture

@@ -14,16 +14,23 @@ from shared.models import CompanyInfo, SmsConfig
 from shared.sms_gateway import validate_payload
 
 
-def _view(config: SmsConfig, *, configured: bool) -> dict[str, Any]:
+async def _view(request: web.Request, config: SmsConfig, *, configured: bool) -> dict[str, Any]:
     data = secrets.masked(config.model_dump(mode="json"))
     data["configured"] = configured
+    data["paused"] = await config_store.sms_pause(pool_of(request))
     return data
 
 
 async def get_sms(request: web.Request) -> web.Response:
-    """``GET /config/sms``: the gateway settings, credentials masked."""
+    """``GET /config/sms``: the gateway settings, credentials masked, and any pause."""
     stored = await config_store.load_sms(pool_of(request))
-    return json_response(_view(stored or SmsConfig(), configured=stored is not None))
+    return json_response(await _view(request, stored or SmsConfig(), configured=stored is not None))
+
+
+async def resume_sms(request: web.Request) -> web.Response:
+    """``POST /config/sms/resume``: lift a pause the gateway caused (auth, credit, quota)."""
+    was_paused = await config_store.resume_sms(pool_of(request))
+    return json_response({"resumed": was_paused})
 
 
 async def put_sms(request: web.Request) -> web.Response:
@@ -32,6 +39,7 @@ async def put_sms(request: web.Request) -> web.Response:
     if not isinstance(data, dict):
         raise field_error("body", "expected a JSON object")
     data.pop("configured", None)
+    data.pop("paused", None)
     pool = pool_of(request)
     stored = await config_store.load(pool, config_store.SMS)
     if stored is not None:
@@ -56,7 +64,9 @@ async def put_sms(request: web.Request) -> web.Response:
             errors=[{"field": "payload", "message": p} for p in problems],
         )
     await config_store.save(pool, config_store.SMS, config.model_dump(mode="json"))
-    return json_response(_view(config, configured=True))
+    # A new configuration is the operator's fix for a paused gateway: try again.
+    await config_store.resume_sms(pool)
+    return json_response(await _view(request, config, configured=True))
 
 
 async def get_company(request: web.Request) -> web.Response:
@@ -77,6 +87,7 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/config/sms", get_sms),
         web.put("/config/sms", put_sms),
+        web.post("/config/sms/resume", resume_sms),
         web.get("/config/company", get_company),
         web.put("/config/company", put_company),
     ]

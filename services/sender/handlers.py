@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
 from services.sender import domain, repo
 from services.sender.gateway import Gateway
-from shared import amqp, secrets, topology
+from services.sender.ratelimit import SharedRateLimiter
+from shared import amqp, config_store, secrets, topology
 from shared.db import Pool
 from shared.logs import mask_phone
 from shared.models import SmsConfig
@@ -30,6 +31,8 @@ class Sender:
         self.exchange = exchange
         self.config: SmsConfig | None = None
         self.gateway: Gateway | None = None
+        self.paused = False
+        self.limiter = SharedRateLimiter(pool, "sms")
         self._secrets: list[str] = []
 
     async def apply_config(self, config: SmsConfig | None) -> None:
@@ -76,10 +79,13 @@ class Sender:
             await self._outcome(job, "expired", error="not sent before expiry")
             return
         config, gateway = self.config, self.gateway
-        if config is None or gateway is None or not config.enabled:
+        if config is None or gateway is None or not config.enabled or self.paused:
             # Sending was switched off after this job was delivered: wait in a retry tier.
             await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
             return
+        if config.rate_per_second is not None:
+            # Before the claim, so that waiting for a slot does not eat into the claim's lease.
+            await self.limiter.acquire(config.rate_per_second)
         claim = await repo.claim(
             self.pool, job.message_id, domain.claim_lease(config.timeout_seconds)
         )
@@ -133,6 +139,12 @@ class Sender:
         )
         if action.kind != "sent":
             log.info("message %s to %s: %s", job.message_id, mask_phone(job.to), reason)
+
+    async def _pause(self, reason: str, verdict: Classification, now: datetime) -> None:
+        self.paused = True
+        until = now + timedelta(seconds=verdict.retry_after) if verdict.retry_after else None
+        await config_store.pause_sms(self.pool, reason, until)
+        log.warning("gateway paused: %s (until %s)", reason, until or "resumed by an operator")
 
     async def _retry(self, lane: topology.JobLane, job: SmsJob, delay_s: int) -> None:
         await self.exchange.publish(
