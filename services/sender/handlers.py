@@ -83,9 +83,6 @@ class Sender:
             # Sending was switched off after this job was delivered: wait in a retry tier.
             await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
             return
-        if config.rate_per_second is not None:
-            # Before the claim, so that waiting for a slot does not eat into the claim's lease.
-            await self.limiter.acquire(config.rate_per_second)
         claim = await repo.claim(
             self.pool, job.message_id, domain.claim_lease(config.timeout_seconds)
         )
@@ -110,6 +107,10 @@ class Sender:
             return
         stored_request = secrets.redact(domain.describe_request(request), self._secrets)
         answer: str | None = None
+        if config.rate_per_second is not None:
+            # Right before the call, so the gateway sees the slots' spacing. The wait is short
+            # (prefetch is tuned to the rate), well within the claim's lease.
+            await self.limiter.acquire(config.rate_per_second)
         try:
             status, body = await gateway.send(request)
             answer = secrets.redact(f"HTTP {status}\n{body}", self._secrets)
@@ -121,12 +122,12 @@ class Sender:
         action = domain.decide(verdict, attempt=claim.attempts, now=now, expires_at=job.expires_at)
         reason = secrets.redact(action.reason, self._secrets) if action.reason else None
         if action.kind == "retry":
+            delay = action.delay_s
             if verdict.verdict == "gateway_paused":
-                log.warning("gateway refuses all messages (%s); retrying later", reason)
+                await self._pause(reason or "gateway refuses all messages", verdict, now)
+                delay = topology.RETRY_DELAYS_S[0]  # the pause, not the tier, holds it back
             await repo.release(self.pool, job.message_id, reason or "", answer)
-            await self._retry(
-                lane, job.model_copy(update={"attempt": claim.attempts}), action.delay_s
-            )
+            await self._retry(lane, job.model_copy(update={"attempt": claim.attempts}), delay)
             return
         await self._outcome(
             job,
