@@ -67,7 +67,8 @@ class SharedRateLimiter:
     async def _reserve(self, count: int, interval_s: float) -> None:
         row = await self.pool.fetchrow(
             """
-            INSERT INTO rate_limits AS r (name, tat) VALUES ($1, clock_timestamp() + $2::int * $3::interval)
+            INSERT INTO rate_limits AS r (name, tat)
+            VALUES ($1, clock_timestamp() + $2::int * $3::interval)
             ON CONFLICT (name) DO UPDATE
                SET tat = greatest(r.tat, clock_timestamp()) + $2::int * $3::interval
             RETURNING extract(epoch FROM r.tat - $2::int * $3::interval)::float8 AS first

@@ -141,9 +141,12 @@ def in_an_hour() -> datetime:
 
 
 async def queue_count(channel: AbstractChannel, name: str) -> int:
-    """Ready messages in a queue (a passive declare)."""
-    queue = await channel.declare_queue(name, passive=True)
-    result = queue.declaration_result
+    """Ready messages in a queue, from a passive declare on the wire.
+
+    (aio_pika's ``declare_queue`` returns a cached Queue whose result never changes.)
+    """
+    underlay = await channel.get_underlay_channel()
+    result = await underlay.queue_declare(name, passive=True)
     return int(result.message_count or 0)
 
 
