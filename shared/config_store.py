@@ -68,9 +68,7 @@ async def pause_sms(pool: Pool, reason: str, until: datetime | None) -> None:
 async def resume_sms(pool: Pool) -> bool:
     """Lift a pause; False if sending was not paused."""
     async with pool.acquire() as conn, conn.transaction():
-        deleted = await conn.fetchval(
-            "DELETE FROM settings WHERE name = $1 RETURNING 1", SMS_PAUSE
-        )
+        deleted = await conn.fetchval("DELETE FROM settings WHERE name = $1 RETURNING 1", SMS_PAUSE)
         await conn.execute("SELECT pg_notify($1, $2)", CONFIG_CHANNEL, SMS_PAUSE)
         return bool(deleted)
 

@@ -20,6 +20,8 @@ class ResolveCampaign(_Message):
     """Asks the resolver to expand a campaign into per-recipient jobs."""
 
     campaign_id: int = Field(gt=0)
+    # After a pause: publish again the jobs of every message still new, then go on resolving.
+    republish: bool = False
 
 
 class SmsJob(_Message):

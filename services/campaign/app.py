@@ -10,12 +10,15 @@ from aiohttp import web
 from services.campaign import (
     auth,
     campaigns,
+    controls,
     directory,
     gateway_config,
     health,
+    history,
     logs,
     outbox,
     problems,
+    templates_api,
 )
 from services.campaign.web import STATE, State
 from shared import amqp, db, service
@@ -39,7 +42,16 @@ def create_app(state: State) -> web.Application:
         client_max_size=MAX_BODY_BYTES,
     )
     app[STATE] = state
-    for module in (directory, campaigns, gateway_config, logs, health):
+    for module in (
+        directory,
+        campaigns,
+        history,
+        controls,
+        templates_api,
+        gateway_config,
+        logs,
+        health,
+    ):
         for route in module.routes():
             assert isinstance(route, web.RouteDef)
             app.router.add_route(route.method, PREFIX + route.path, route.handler)

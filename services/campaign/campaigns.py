@@ -1,72 +1,92 @@
-"""Campaign endpoints: create (idempotently) and read."""
+"""Campaign endpoints: preview, send as test, create (idempotently) and read."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 
-from services.campaign import domain, repo
+from services.campaign import campaign_repo, domain, repo
+from services.campaign.compose import compose
 from services.campaign.problems import Problem, field_error, parse_body
-from services.campaign.web import json_response, pool_of, state_of
-from shared import config_store, templates, topology
+from services.campaign.web import json_response, pool_of, query_int, state_of
+from shared import phones, topology
 from shared.models import CampaignRequest
-from shared.schemas import ResolveCampaign
+from shared.schemas import ResolveCampaign, SmsJob
+from shared.sms import segment
 
 log = logging.getLogger(__name__)
 
 
-def _campaign_id(request: web.Request) -> int:
+class TestRequest(CampaignRequest):
+    """A campaign body plus where the single test message goes."""
+
+    test_to: Annotated[str, Field(min_length=3, max_length=255)]
+
+
+def campaign_id_of(request: web.Request) -> int:
+    """The ``{id}`` of the path, or a 404."""
     raw = request.match_info["id"]
     if not raw.isdigit() or not 0 < int(raw) < 2**63:
         raise Problem(404, f"no campaign with id {raw}")
     return int(raw)
 
 
-async def _message_of(request: web.Request, body: CampaignRequest) -> str:
-    """The message source: inline text, or the template's body."""
-    if body.message and body.message.strip():
-        source, field = body.message, "message"
-    else:
-        template = await pool_of(request).fetchrow(
-            "SELECT body, channel FROM templates WHERE id = $1", body.template_id
-        )
-        if template is None:
-            raise field_error("template_id", f"no template with id {body.template_id}")
-        source, field = template["body"], "template_id"
-    try:
-        templates.check(source)
-    except templates.TemplateProblem as exc:
-        raise field_error(field, str(exc)) from None
-    return source
-
-
-async def _check_channel(request: web.Request, body: CampaignRequest) -> None:
-    if body.send_to != "sms":
-        raise field_error("send_to", f"channel {body.send_to!r} is not available yet")
-    if await config_store.load_sms(pool_of(request)) is None:
-        raise field_error(
-            "send_to", "the SMS gateway is not configured (PUT /api/v1/config/sms first)"
-        )
-
-
-async def _check_rendering(request: web.Request, body: CampaignRequest, source: str) -> None:
-    """Render for the first matching recipient so unknown attributes fail now, not per row."""
-    _, first = await repo.matching_people(
-        pool_of(request), body.recipient_type, body.filters, limit=1
-    )
-    if not first:
-        return
-    context = {
-        "customer": templates.person_context(first[0]),
-        "company": await config_store.load_company(pool_of(request)),
-        "campaign": {"id": None, "subject": body.subject},
+async def preview(request: web.Request) -> web.Response:
+    """``POST /campaigns/preview``: who would get it, and what the first one would read."""
+    body = await parse_body(request, CampaignRequest)
+    limit = query_int(request, "limit", 50, 1, 1000)
+    composed = await compose(request, body, limit)
+    answer: dict[str, Any] = {
+        "recipients_total": composed.total,
+        "recipients": [
+            {k: person[k] for k in ("id", "login", "full_name", "email", "phone")}
+            for person in composed.people
+        ],
+        "message": composed.rendered,
+        "subject": body.subject,
     }
-    try:
-        templates.render(source, context)
-    except templates.TemplateProblem as exc:
-        field = "message" if body.message else "template_id"
-        raise field_error(field, f"{exc} (for recipient {first[0]['id']})") from None
+    if body.send_to == "sms" and composed.rendered is not None:
+        parts = segment(composed.rendered)
+        answer.update(encoding=parts.encoding, characters=parts.characters, parts=parts.parts)
+    return json_response(answer)
+
+
+async def send_test(request: web.Request) -> web.Response:
+    """``POST /campaigns/test``: one message to ``test_to``, rendered for the first match.
+
+    It goes through the senders' test lane, which never waits behind a mass campaign.
+    """
+    body = await parse_body(request, TestRequest)
+    composed = await compose(request, body, 1)
+    if not composed.people or composed.rendered is None:
+        raise field_error("filters", "no recipient matches: nothing to render the test for")
+    number = phones.normalise(body.test_to, state_of(request).settings.default_region)
+    if number.e164 is None:
+        raise field_error("test_to", number.error or "invalid phone number")
+    assert composed.sms is not None
+    expires_at = datetime.now(UTC) + timedelta(days=composed.sms.expiry_days)
+    async with pool_of(request).acquire() as conn, conn.transaction():
+        message_id = await conn.fetchval(
+            "INSERT INTO messages (channel, type, recipient_kind, customer_id, recipient, text,"
+            " expires_at) VALUES ('sms', 'test', $1, $2, $3, $4, $5) RETURNING id",
+            body.recipient_type,
+            composed.people[0]["id"],
+            number.e164,
+            composed.rendered,
+            expires_at,
+        )
+        job = SmsJob(
+            message_id=message_id, to=number.e164, text=composed.rendered, expires_at=expires_at
+        )
+        await repo.add_outbox(conn, topology.SMS_TEST.routing_key, job.model_dump_json().encode())
+    state_of(request).outbox_wakeup.set()
+    return json_response(
+        {"message_id": message_id, "to": number.e164, "message": composed.rendered}, status=202
+    )
 
 
 async def create(request: web.Request) -> web.Response:
@@ -79,22 +99,24 @@ async def create(request: web.Request) -> web.Response:
     fingerprint = domain.request_hash(data)
     pool = pool_of(request)
     if key is not None:
-        existing = await repo.find_by_idempotency_key(pool, key)
+        existing = await campaign_repo.find_by_idempotency_key(pool, key)
         if existing is not None:
             return _replay(existing, fingerprint)
-    source = await _message_of(request, body)
-    await _check_channel(request, body)
-    await _check_rendering(request, body, source)
+    composed = await compose(request, body, 0)
     async with pool.acquire() as conn, conn.transaction():
-        row = await repo.insert_campaign(
-            conn, request=data, message=source, idempotency_key=key, request_hash=fingerprint
+        row = await campaign_repo.insert_campaign(
+            conn,
+            request=data,
+            message=composed.source,
+            idempotency_key=key,
+            request_hash=fingerprint,
         )
         if row is not None:
             # Same transaction as the campaign: committed together or not at all.
             event = ResolveCampaign(campaign_id=row["id"]).model_dump_json().encode()
             await repo.add_outbox(conn, topology.RK_RESOLVE, event)
     if row is None:  # lost an idempotency race to a concurrent identical request
-        existing = await repo.find_by_idempotency_key(pool, key or "")
+        existing = await campaign_repo.find_by_idempotency_key(pool, key or "")
         assert existing is not None
         return _replay(existing, fingerprint)
     state_of(request).outbox_wakeup.set()
@@ -113,7 +135,7 @@ def _replay(existing: dict[str, object], fingerprint: str) -> web.Response:
 
 async def get(request: web.Request) -> web.Response:
     """``GET /campaigns/{id}`` with counts of messages per status."""
-    campaign = await repo.get_campaign(pool_of(request), _campaign_id(request))
+    campaign = await campaign_repo.get_campaign(pool_of(request), campaign_id_of(request))
     if campaign is None:
         raise Problem(404, f"no campaign with id {request.match_info['id']}")
     return json_response(domain.campaign_view(campaign))
@@ -122,6 +144,8 @@ async def get(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     """The campaign routes."""
     return [
+        web.post("/campaigns/preview", preview),
+        web.post("/campaigns/test", send_test),
         web.post("/campaigns", create),
         web.get("/campaigns/{id}", get),
     ]

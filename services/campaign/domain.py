@@ -32,3 +32,12 @@ def campaign_view(row: dict[str, Any]) -> dict[str, Any]:
         # Still resolving: the stored total is not final, the ledger is the truth so far.
         view["total"] = sum(counts.values())
     return view
+
+
+def history_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A campaign as one line of the history: channel, subject or first line, totals."""
+    view = campaign_view(row)
+    first_line = (row.get("message") or "").strip().splitlines()
+    view["title"] = row.get("subject") or (first_line[0][:120] if first_line else "")
+    view.pop("filters", None)
+    return view

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.campaign.problems import Problem, field_error, from_validation, parse_body, read_json
-from services.campaign.web import json_response, pool_of
-from shared import config_store, secrets
+from services.campaign.web import json_response, pool_of, state_of
+from shared import config_store, phones, secrets
 from shared.models import CompanyInfo, SmsConfig
-from shared.sms_gateway import validate_payload
+from shared.sms_client import Gateway
+from shared.sms_gateway import (
+    Classification,
+    build_request,
+    classify_exception,
+    classify_response,
+    validate_payload,
+)
 
 
 async def _view(request: web.Request, config: SmsConfig, *, configured: bool) -> dict[str, Any]:
@@ -69,6 +77,83 @@ async def put_sms(request: web.Request) -> web.Response:
     return json_response(await _view(request, config, configured=True))
 
 
+class TestSms(BaseModel):
+    """The body of ``POST /config/sms/test``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Annotated[str, Field(min_length=3, max_length=64)]
+
+
+async def test_sms(request: web.Request) -> web.Response:
+    """``POST /config/sms/test``: send ``TEST SMS! TIME: <now>`` at once and return the
+    gateway's raw answer (credentials removed). Logged in the SMS log with type ``test``."""
+    body = await parse_body(request, TestSms)
+    pool = pool_of(request)
+    config = await config_store.load_sms(pool)
+    if config is None:
+        raise field_error("phone", "the SMS gateway is not configured", status=409)
+    number = phones.normalise(body.phone, state_of(request).settings.default_region)
+    if number.e164 is None:
+        raise field_error("phone", number.error or "invalid phone number")
+    now = datetime.now(UTC)
+    text = f"TEST SMS! TIME: {now.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+    message_id = await pool.fetchval(
+        "INSERT INTO messages (channel, type, recipient, text, status, attempts, expires_at)"
+        " VALUES ('sms', 'test', $1, $2, 'sending', 1, $3) RETURNING id",
+        number.e164,
+        text,
+        now + timedelta(days=config.expiry_days),
+    )
+    hidden = secrets.secret_values(config.payload, config.headers, url=str(config.url))
+    gateway = Gateway(config)
+    http_status: int | None = None
+    try:
+        http_request = build_request(
+            method=config.method,
+            url=str(config.url),
+            content_type=config.content_type,
+            payload=config.payload,
+            headers=config.headers,
+            to=number.e164,
+            message=text,
+            message_id=message_id,
+        )
+        http_status, answer = await gateway.send(http_request)
+        verdict = classify_response(http_status, answer, config.success_text, now=now)
+    except ValueError as exc:
+        answer, verdict = (
+            "",
+            Classification("permanent", f"gateway configuration: {exc}", None, None),
+        )
+    except Exception as exc:
+        answer, verdict = "", classify_exception(exc)
+    finally:
+        await gateway.close()
+    answer = secrets.redact(answer, hidden)
+    status = "sent" if verdict.verdict == "sent" else "error"
+    await pool.execute(
+        "UPDATE messages SET status = $2, error = $3, gateway_answer = $4, batch_id = $5,"
+        " sent_at = CASE WHEN $2 = 'sent' THEN now() END, updated_at = now() WHERE id = $1",
+        message_id,
+        status,
+        None if status == "sent" else secrets.redact(verdict.reason, hidden),
+        answer,
+        verdict.batch_id,
+    )
+    return json_response(
+        {
+            "message_id": message_id,
+            "to": number.e164,
+            "message": text,
+            "status": status,
+            "http_status": http_status,
+            "answer": answer,
+            "reason": secrets.redact(verdict.reason, hidden),
+        }
+    )
+
+
 async def get_company(request: web.Request) -> web.Response:
     """``GET /config/company``: the details templates see as ``company``."""
     stored = await config_store.load(pool_of(request), config_store.COMPANY)
@@ -88,6 +173,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/config/sms", get_sms),
         web.put("/config/sms", put_sms),
         web.post("/config/sms/resume", resume_sms),
+        web.post("/config/sms/test", test_sms),
         web.get("/config/company", get_company),
         web.put("/config/company", put_company),
     ]

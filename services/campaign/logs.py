@@ -10,14 +10,15 @@ from aiohttp import web
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import json_response, page, pool_of, query_int
 
-SMS_STATUSES = ("new", "sending", "sent", "error", "expired", "cancelled", "skipped")
+STATUSES = ("new", "sending", "sent", "error", "expired", "cancelled", "skipped")
 LOG_COLUMNS = (
     "id, recipient, type, status, added_at, sent_at, customer_id, recipient_kind,"
     " campaign_id, error, attempts"
 )
 
 
-def _when(request: web.Request, name: str) -> datetime | None:
+def when(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 date-time query parameter (with a zone), or None."""
     raw = request.query.get(name)
     if not raw:
         return None
@@ -37,17 +38,17 @@ def _conditions(request: web.Request, channel: str) -> tuple[str, list[Any]]:
         args.append(value)
         conditions.append(sql.format(f"${len(args)}"))
 
-    if (since := _when(request, "from")) is not None:
+    if (since := when(request, "from")) is not None:
         add("added_at >= {}", since)
-    if (until := _when(request, "to")) is not None:
+    if (until := when(request, "to")) is not None:
         add("added_at < {}", until)
     if kind := request.query.get("type"):
         if kind not in ("message", "test"):
             raise field_error("type", "must be one of: message, test")
         add("type = {}", kind)
     if status := request.query.get("status"):
-        if status not in SMS_STATUSES:
-            raise field_error("status", f"must be one of: {', '.join(SMS_STATUSES)}")
+        if status not in STATUSES:
+            raise field_error("status", f"must be one of: {', '.join(STATUSES)}")
         add("status = {}", status)
     for name in ("customer_id", "campaign_id"):
         if request.query.get(name):

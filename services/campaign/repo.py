@@ -1,4 +1,4 @@
-"""SQL of the campaign API: directory, campaigns, outbox. Values always as parameters."""
+"""SQL of the directory and the outbox. Values always travel as parameters."""
 
 from __future__ import annotations
 
@@ -113,50 +113,6 @@ async def matching_people(
     return total, [record_to_dict(r) for r in rows]
 
 
-CAMPAIGN_COLUMNS = (
-    "id, recipient_type, filters, send_to, subject, message, template_id, status, created_at,"
-    " updated_at, started_at, finished_at, resolved_at, recipients_total, total, request"
-)
-
-
-async def find_by_idempotency_key(conn: Connection | Pool, key: str) -> dict[str, Any] | None:
-    """The campaign created with this Idempotency-Key, with its request hash."""
-    row = await conn.fetchrow(
-        f"SELECT {CAMPAIGN_COLUMNS}, request_hash FROM campaigns WHERE idempotency_key = $1", key
-    )
-    return record_to_dict(row) if row else None
-
-
-async def insert_campaign(
-    conn: Connection,
-    *,
-    request: dict[str, Any],
-    message: str,
-    idempotency_key: str | None,
-    request_hash: str,
-) -> dict[str, Any] | None:
-    """Insert a campaign; None when another request with the same idempotency key won."""
-    row = await conn.fetchrow(
-        f"""
-        INSERT INTO campaigns (recipient_type, filters, send_to, request, subject, message,
-                               template_id, idempotency_key, request_hash)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING {CAMPAIGN_COLUMNS}
-        """,
-        request["recipient_type"],
-        request["filters"],
-        request["send_to"],
-        request,
-        request["subject"],
-        message,
-        request["template_id"],
-        idempotency_key,
-        request_hash,
-    )
-    return record_to_dict(row) if row else None
-
-
 async def add_outbox(conn: Connection, routing_key: str, body: bytes) -> None:
     """Queue an event for the broker, inside the caller's transaction."""
     await conn.execute("INSERT INTO outbox (routing_key, body) VALUES ($1, $2)", routing_key, body)
@@ -174,19 +130,3 @@ async def take_outbox(conn: Connection, limit: int) -> list[tuple[int, str, byte
 async def delete_outbox(conn: Connection, ids: list[int]) -> None:
     """Forget events the broker has confirmed."""
     await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
-
-
-async def get_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
-    """One campaign with ``counts`` of its messages per status."""
-    row = await pool.fetchrow(
-        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1", campaign_id
-    )
-    if row is None:
-        return None
-    campaign = record_to_dict(row)
-    counts = await pool.fetch(
-        "SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status",
-        campaign_id,
-    )
-    campaign["counts"] = {r["status"]: r["n"] for r in counts}
-    return campaign

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
@@ -52,6 +53,8 @@ class Resolver:
             await amqp.dead_letter(self.channel, message, f"invalid resolve event: {exc}")
             return
         try:
+            if event.republish:
+                await self.republish(event.campaign_id)
             await self.resolve(event.campaign_id)
         except Interrupted:
             await message.nack(requeue=True)
@@ -62,6 +65,34 @@ class Resolver:
             await message.nack(requeue=True)
             return
         await message.ack()
+
+    async def republish(self, campaign_id: int) -> None:
+        """Publish again a job for every message of the campaign still new (after a pause,
+        whose jobs the senders dropped). Duplicates are harmless: the claim filters them."""
+        campaign = await repo.load_campaign(self.pool, campaign_id)
+        if campaign is None or campaign["status"] != "processing":
+            return
+        after, published = 0, 0
+        while True:
+            if self.stopping.is_set():
+                raise Interrupted
+            batch = await repo.new_messages_after(
+                self.pool, campaign_id, after, self.settings.resolver_batch_size
+            )
+            if not batch:
+                break
+            await self._publish(
+                SmsJob(message_id=mid, campaign_id=campaign_id, to=to, text=text, expires_at=exp)
+                for mid, to, text, exp in batch
+            )
+            published += len(batch)
+            after = batch[-1][0]
+        log.info("campaign %s resumed: %d jobs published again", campaign_id, published)
+
+    async def _publish(self, jobs: Iterable[SmsJob]) -> None:
+        await asyncio.gather(
+            *(amqp.publish(self.exchange, topology.SMS.routing_key, job) for job in jobs)
+        )
 
     async def resolve(self, campaign_id: int) -> None:
         """Expand one campaign from its cursor to the end, publishing a job per new row."""
@@ -120,9 +151,7 @@ class Resolver:
             ]
             # Every confirm before the cursor moves: a crash replays this batch, and the
             # ledger turns the replay into no new rows and at most duplicate jobs it drops.
-            await asyncio.gather(
-                *(amqp.publish(self.exchange, topology.SMS.routing_key, job) for job in jobs)
-            )
+            await self._publish(jobs)
             published += len(jobs)
             cursor = people[-1]["id"]
             if not await repo.advance(self.pool, campaign_id, cursor, len(people), count):

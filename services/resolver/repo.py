@@ -123,3 +123,17 @@ async def finish(pool: Pool, campaign_id: int) -> bool:
             campaign_id,
         )
         return bool(await ledger.close_finished_campaigns(conn, [campaign_id]))
+
+
+async def new_messages_after(
+    pool: Pool, campaign_id: int, after_id: int, limit: int
+) -> list[tuple[int, str, str, datetime]]:
+    """Messages of a campaign still ``new``, in id order after ``after_id`` (keyset paging)."""
+    rows = await pool.fetch(
+        "SELECT id, recipient, text, expires_at FROM messages"
+        " WHERE campaign_id = $1 AND status = 'new' AND id > $2 ORDER BY id LIMIT $3",
+        campaign_id,
+        after_id,
+        limit,
+    )
+    return [(r["id"], r["recipient"], r["text"], r["expires_at"]) for r in rows]

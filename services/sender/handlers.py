@@ -10,13 +10,13 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobu
 from pydantic import ValidationError
 
 from services.sender import domain, repo
-from services.sender.gateway import Gateway
 from services.sender.ratelimit import SharedRateLimiter
 from shared import amqp, config_store, secrets, topology
 from shared.db import Pool
 from shared.logs import mask_phone
 from shared.models import SmsConfig
 from shared.schemas import Outcome, SmsJob
+from shared.sms_client import Gateway
 from shared.sms_gateway import Classification, build_request, classify_exception, classify_response
 
 log = logging.getLogger(__name__)
@@ -83,11 +83,26 @@ class Sender:
             # Sending was switched off after this job was delivered: wait in a retry tier.
             await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
             return
+        # Claim only when a connection is free: a message claimed is a message about to be
+        # handed to the gateway, so a cancel or pause catches everything still waiting.
+        async with gateway.capacity:
+            await self._send(lane, job, config, gateway, now)
+
+    async def _send(
+        self,
+        lane: topology.JobLane,
+        job: SmsJob,
+        config: SmsConfig,
+        gateway: Gateway,
+        now: datetime,
+    ) -> None:
         claim = await repo.claim(
             self.pool, job.message_id, domain.claim_lease(config.timeout_seconds)
         )
-        if claim.result in ("final", "missing"):
-            return  # already done (a redelivery or a duplicate job): no second call
+        if claim.result in ("final", "missing", "held"):
+            # Already done (a redelivery, a duplicate job), or its campaign is paused (the
+            # resume republishes it): no call.
+            return
         if claim.result == "busy":
             await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
             return

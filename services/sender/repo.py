@@ -9,7 +9,7 @@ from typing import Literal
 from shared import ledger
 from shared.db import Pool
 
-ClaimResult = Literal["claimed", "final", "busy", "missing"]
+ClaimResult = Literal["claimed", "final", "busy", "missing", "held"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,8 @@ class Claim:
 
 
 async def claim(pool: Pool, message_id: int, lease: timedelta) -> Claim:
-    """Take a message for sending, unless it is final or another sender holds it."""
+    """Take a message for sending, unless it is final, another sender holds it, or its
+    campaign is paused (``held``: the job is dropped; resuming republishes the campaign)."""
     row = await pool.fetchrow(
         """
         WITH claimed AS (
@@ -30,9 +31,14 @@ async def claim(pool: Pool, message_id: int, lease: timedelta) -> Claim:
                    claimed_until = now() + $2::interval, updated_at = now()
              WHERE id = $1
                AND (status = 'new' OR (status = 'sending' AND claimed_until < now()))
+               AND NOT EXISTS (SELECT 1 FROM campaigns c
+                                WHERE c.id = messages.campaign_id AND c.status = 'paused')
             RETURNING attempts)
         SELECT (SELECT attempts FROM claimed) AS attempts,
-               (SELECT status FROM messages WHERE id = $1) AS status
+               m.status,
+               (SELECT c.status FROM campaigns c WHERE c.id = m.campaign_id) AS campaign
+          FROM (SELECT $1::bigint AS id) wanted
+          LEFT JOIN messages m ON m.id = wanted.id
         """,
         message_id,
         lease,
@@ -42,6 +48,8 @@ async def claim(pool: Pool, message_id: int, lease: timedelta) -> Claim:
         return Claim("claimed", row["attempts"])
     if row["status"] is None:
         return Claim("missing")
+    if row["campaign"] == "paused" and row["status"] == "new":
+        return Claim("held")
     return Claim("final" if row["status"] in ledger.FINAL else "busy")
 
 

@@ -1,6 +1,9 @@
-"""Outbound HTTP to the SMS gateway: one keep-alive session per configuration."""
+"""Outbound HTTP to the SMS gateway: one keep-alive session per configuration (used by the
+senders, and by the API for its synchronous test send)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import aiohttp
 
@@ -16,6 +19,8 @@ class Gateway:
 
     def __init__(self, config: SmsConfig) -> None:
         self.config = config
+        # Callers hold this while they claim and send, so claims never outrun connections.
+        self.capacity = asyncio.Semaphore(config.max_connections)
         connector = aiohttp.TCPConnector(limit=config.max_connections, ssl=config.verify_ssl)
         self._session = aiohttp.ClientSession(
             connector=connector,

@@ -1,0 +1,87 @@
+"""The operator's controls over a campaign: cancel, remove, pause, resume."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.campaign import campaign_repo, domain, repo
+from services.campaign.campaigns import campaign_id_of
+from services.campaign.problems import Problem
+from services.campaign.web import json_response, pool_of, state_of
+from shared import topology
+from shared.schemas import ResolveCampaign
+
+FINISHED = ("sent", "sent_with_error", "cancelled", "removed")
+
+
+async def _answer(request: web.Request, campaign_id: int) -> web.Response:
+    campaign = await campaign_repo.get_campaign(pool_of(request), campaign_id)
+    assert campaign is not None
+    return json_response(domain.campaign_view(campaign))
+
+
+def _missing(campaign_id: int) -> Problem:
+    return Problem(404, f"no campaign with id {campaign_id}")
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """``POST /campaigns/{id}/cancel``: nothing not yet handed to the gateway goes out."""
+    campaign_id = campaign_id_of(request)
+    async with pool_of(request).acquire() as conn, conn.transaction():
+        status = await conn.fetchval("SELECT status FROM campaigns WHERE id = $1", campaign_id)
+        if status is None:
+            raise _missing(campaign_id)
+        if status in FINISHED:
+            raise Problem(409, f"campaign {campaign_id} is already {status}", kind="conflict")
+        await campaign_repo.cancel(conn, campaign_id, remove=False)
+    return await _answer(request, campaign_id)
+
+
+async def remove(request: web.Request) -> web.Response:
+    """``DELETE /campaigns/{id}``: mark it removed (stopping it if it still runs)."""
+    campaign_id = campaign_id_of(request)
+    async with pool_of(request).acquire() as conn, conn.transaction():
+        previous = await campaign_repo.cancel(conn, campaign_id, remove=True)
+    if previous is None:
+        raise _missing(campaign_id)
+    return await _answer(request, campaign_id)
+
+
+async def pause(request: web.Request) -> web.Response:
+    """``POST /campaigns/{id}/pause``: senders hold its messages until it is resumed."""
+    campaign_id = campaign_id_of(request)
+    async with pool_of(request).acquire() as conn, conn.transaction():
+        previous = await campaign_repo.set_status(conn, campaign_id, "processing", "paused")
+        if previous is None:
+            raise _missing(campaign_id)
+        if previous == "new":
+            previous = await campaign_repo.set_status(conn, campaign_id, "new", "paused")
+        if previous not in ("processing", "new", "paused"):
+            raise Problem(409, f"campaign {campaign_id} is {previous}: cannot pause")
+    return await _answer(request, campaign_id)
+
+
+async def resume(request: web.Request) -> web.Response:
+    """``POST /campaigns/{id}/resume``: publish its held messages again and go on."""
+    campaign_id = campaign_id_of(request)
+    async with pool_of(request).acquire() as conn, conn.transaction():
+        previous = await campaign_repo.set_status(conn, campaign_id, "paused", "processing")
+        if previous is None:
+            raise _missing(campaign_id)
+        if previous != "paused":
+            raise Problem(409, f"campaign {campaign_id} is {previous}, not paused")
+        event = ResolveCampaign(campaign_id=campaign_id, republish=True)
+        await repo.add_outbox(conn, topology.RK_RESOLVE, event.model_dump_json().encode())
+        await campaign_repo.close_if_done(conn, campaign_id)
+    state_of(request).outbox_wakeup.set()
+    return await _answer(request, campaign_id)
+
+
+def routes() -> list[web.RouteDef]:
+    """The control routes."""
+    return [
+        web.post("/campaigns/{id}/cancel", cancel),
+        web.delete("/campaigns/{id}", remove),
+        web.post("/campaigns/{id}/pause", pause),
+        web.post("/campaigns/{id}/resume", resume),
+    ]

@@ -1,0 +1,90 @@
+"""History endpoints: the campaign list, its recipients, and what each one was sent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from services.campaign import campaign_repo, domain
+from services.campaign.campaigns import campaign_id_of
+from services.campaign.logs import STATUSES, when
+from services.campaign.problems import Problem, field_error
+from services.campaign.web import json_response, page, pool_of, state_of
+from shared.periods import PERIODS, period_range
+
+CAMPAIGN_STATUSES = (
+    "new",
+    "processing",
+    "paused",
+    "sent",
+    "sent_with_error",
+    "cancelled",
+    "removed",
+)
+
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    """``GET /campaigns``: newest first; filters ``status`` and ``period`` (+ from/to)."""
+    limit, offset = page(request)
+    status = request.query.get("status") or None
+    if status is not None and status not in CAMPAIGN_STATUSES:
+        raise field_error("status", f"must be one of: {', '.join(CAMPAIGN_STATUSES)}")
+    period = request.query.get("period") or None
+    start, end = when(request, "from"), when(request, "to")
+    if period is not None:
+        if period not in PERIODS:
+            raise field_error("period", f"must be one of: {', '.join(PERIODS)}")
+        if period == "custom" and start is None and end is None:
+            raise field_error("from", "a custom period needs from and/or to")
+        zone = ZoneInfo(state_of(request).settings.timezone)
+        start, end = period_range(period, datetime.now(UTC), zone, start, end)  # type: ignore[arg-type]
+    items, total = await campaign_repo.list_campaigns(
+        pool_of(request), status=status, start=start, end=end, limit=limit, offset=offset
+    )
+    return json_response({"items": [domain.history_row(c) for c in items], "total": total})
+
+
+async def recipients(request: web.Request) -> web.Response:
+    """``GET /campaigns/{id}/recipients``: one row per message, filter ``status``."""
+    campaign_id = campaign_id_of(request)
+    limit, offset = page(request)
+    status = request.query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise field_error("status", f"must be one of: {', '.join(STATUSES)}")
+    pool = pool_of(request)
+    if await campaign_repo.get_campaign(pool, campaign_id) is None:
+        raise Problem(404, f"no campaign with id {campaign_id}")
+    items, total = await campaign_repo.recipients(pool, campaign_id, status, limit, offset)
+    return json_response({"items": items, "total": total})
+
+
+async def recipient_message(request: web.Request) -> web.Response:
+    """``GET /campaigns/{id}/recipients/{customer_id}/message``: the rendered message."""
+    campaign_id = campaign_id_of(request)
+    raw = request.match_info["customer_id"]
+    if not raw.isdigit():
+        raise Problem(404, f"no recipient {raw} in campaign {campaign_id}")
+    messages = await campaign_repo.recipient_messages(pool_of(request), campaign_id, int(raw))
+    if not messages:
+        raise Problem(404, f"no recipient {raw} in campaign {campaign_id}")
+    first = messages[0]
+    return json_response(
+        {
+            "campaign_id": campaign_id,
+            "customer_id": int(raw),
+            "subject": first["subject"],
+            "message": first["text"],
+            "messages": messages,
+        }
+    )
+
+
+def routes() -> list[web.RouteDef]:
+    """The history routes."""
+    return [
+        web.get("/campaigns", list_campaigns),
+        web.get("/campaigns/{id}/recipients", recipients),
+        web.get("/campaigns/{id}/recipients/{customer_id}/message", recipient_message),
+    ]
