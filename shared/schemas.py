@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Ids are Postgres bigints: a larger one could never be stored, so it is malformed.
+BIGINT_MAX = 2**63 - 1
 
 Channel = Literal["sms", "email", "portal"]
 FinalStatus = Literal["sent", "error", "expired", "cancelled", "skipped"]
@@ -19,7 +22,7 @@ class _Message(BaseModel):
 class ResolveCampaign(_Message):
     """Asks the resolver to expand a campaign into per-recipient jobs."""
 
-    campaign_id: int = Field(gt=0)
+    campaign_id: int = Field(gt=0, le=BIGINT_MAX)
     # After a pause: publish again the jobs of every message still new, then go on resolving.
     republish: bool = False
 
@@ -27,8 +30,8 @@ class ResolveCampaign(_Message):
 class SmsJob(_Message):
     """One SMS to one number; ``message_id`` is the ledger row and the gateway's dedup id."""
 
-    message_id: int = Field(gt=0)
-    campaign_id: int | None = None
+    message_id: int = Field(gt=0, le=BIGINT_MAX)
+    campaign_id: int | None = Field(default=None, gt=0, le=BIGINT_MAX)
     to: str = Field(min_length=1, max_length=32)
     text: str = Field(min_length=1, max_length=5000)
     expires_at: datetime
@@ -38,8 +41,8 @@ class SmsJob(_Message):
 class Outcome(_Message):
     """What happened to one message; the logger writes it into the ledger."""
 
-    message_id: int = Field(gt=0)
-    campaign_id: int | None = None
+    message_id: int = Field(gt=0, le=BIGINT_MAX)
+    campaign_id: int | None = Field(default=None, gt=0, le=BIGINT_MAX)
     channel: Channel = "sms"
     status: OutcomeStatus
     error: str | None = None
@@ -48,3 +51,9 @@ class Outcome(_Message):
     batch_id: str | None = None
     attempt: int = 0
     at: datetime
+
+    @field_validator("error", "gateway_request", "gateway_answer", "batch_id")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        # Postgres text cannot hold NUL; a gateway's answer may contain one.
+        return value.replace("\x00", "\ufffd") if value else value

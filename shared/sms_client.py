@@ -34,7 +34,9 @@ class Gateway:
             request.method, request.url, headers=request.headers, data=request.body
         ) as response:
             raw = await response.content.read(MAX_ANSWER_BYTES)
-            return response.status, raw.decode(response.charset or "utf-8", "replace")
+            text = raw.decode(response.charset or "utf-8", "replace")
+            # NUL cannot be stored in Postgres text, and no gateway means it.
+            return response.status, text.replace("\x00", "\ufffd")
 
     async def close(self) -> None:
         """Close the connections."""

@@ -16,6 +16,7 @@ from services.campaign import (
     health,
     history,
     logs,
+    openapi,
     outbox,
     problems,
     templates_api,
@@ -51,6 +52,7 @@ def create_app(state: State) -> web.Application:
         gateway_config,
         logs,
         health,
+        openapi,
     ):
         for route in module.routes():
             assert isinstance(route, web.RouteDef)

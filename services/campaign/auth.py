@@ -11,7 +11,15 @@ from services.campaign.problems import Handler, Problem
 
 # Reachable without a token: liveness/readiness probes and Prometheus scraping.
 PUBLIC_PATHS = frozenset(
-    {"/health", "/ready", "/metrics", "/api/v1/health", "/api/v1/ready", "/api/v1/metrics"}
+    {
+        "/health",
+        "/ready",
+        "/metrics",
+        "/api/v1/health",
+        "/api/v1/ready",
+        "/api/v1/metrics",
+        "/api/v1/openapi.json",
+    }
 )
 PUBLIC_PREFIXES = ("/api/v1/callbacks/",)
 

@@ -162,7 +162,8 @@ async def cancel(conn: Connection, campaign_id: int, *, remove: bool) -> str | N
     )
     if remove:
         await conn.execute(
-            "UPDATE campaigns SET status = 'removed', status_before_removal = status,"
+            "UPDATE campaigns SET status = 'removed', status_before_removal ="
+            " CASE WHEN status = 'removed' THEN status_before_removal ELSE status END,"
             " finished_at = coalesce(finished_at, now()), updated_at = now() WHERE id = $1",
             campaign_id,
         )

@@ -101,7 +101,7 @@ async def create(request: web.Request) -> web.Response:
     if key is not None:
         existing = await campaign_repo.find_by_idempotency_key(pool, key)
         if existing is not None:
-            return _replay(existing, fingerprint)
+            return await _replay(request, existing, fingerprint)
     composed = await compose(request, body, 0)
     async with pool.acquire() as conn, conn.transaction():
         row = await campaign_repo.insert_campaign(
@@ -118,19 +118,23 @@ async def create(request: web.Request) -> web.Response:
     if row is None:  # lost an idempotency race to a concurrent identical request
         existing = await campaign_repo.find_by_idempotency_key(pool, key or "")
         assert existing is not None
-        return _replay(existing, fingerprint)
+        return await _replay(request, existing, fingerprint)
     state_of(request).outbox_wakeup.set()
     log.info("campaign %s created (%s)", row["id"], body.send_to)
     row["counts"] = {}
     return json_response(domain.campaign_view(row), status=202)
 
 
-def _replay(existing: dict[str, object], fingerprint: str) -> web.Response:
+async def _replay(
+    request: web.Request, existing: dict[str, object], fingerprint: str
+) -> web.Response:
     if existing.get("request_hash") != fingerprint:
         raise field_error(
             "Idempotency-Key", "this key was already used with a different request body"
         )
-    return json_response(domain.campaign_view(existing), status=202)
+    campaign = await campaign_repo.get_campaign(pool_of(request), int(str(existing["id"])))
+    assert campaign is not None
+    return json_response(domain.campaign_view(campaign), status=202)
 
 
 async def get(request: web.Request) -> web.Response:

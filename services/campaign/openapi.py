@@ -7,9 +7,10 @@ written here after what the handlers return. ``GET /openapi.json`` serves the do
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,7 +27,6 @@ from shared.models import CampaignRequest, CompanyInfo, Filters, Person, SmsConf
 from shared.periods import PERIODS
 
 Schema = dict[str, Any]
-Method = Literal["GET", "PUT", "POST", "DELETE"]
 
 SERVER_URL = "/api/v1"
 REF = "#/components/schemas/{model}"
@@ -336,13 +336,15 @@ class Param:
 
 @dataclass(frozen=True)
 class Op:
-    """One operation: what it takes, what it answers, which problems it may return."""
+    """One operation: what it takes, what it answers, which problems it may return.
 
-    method: Method
-    path: str  # OpenAPI template, relative to SERVER_URL
+    Implied problems are added when the document is built: 401 unless public, 404 when the
+    path has a parameter, 400/413/415/422 with a JSON body, 422 with query parameters.
+    """
+
+    route: str  # "METHOD /path", the path an OpenAPI template relative to SERVER_URL
     summary: str
-    tag: str
-    answer: str | None  # component schema of the success answer; None: no body
+    answer: str | None  # component schema of the success answer; None: no JSON schema
     status: int = 200
     body: type[BaseModel] | None = None
     many: int = 0  # >0: the body is a JSON array of up to this many ``body``s
@@ -352,253 +354,124 @@ class Op:
     media_type: str = JSON
     description: str = ""
     extra: tuple[tuple[int, str, str], ...] = ()  # other answers: (status, schema, description)
+    tag: str = ""
+
+    @property
+    def method(self) -> str:
+        return self.route.partition(" ")[0]
+
+    @property
+    def path(self) -> str:
+        return self.route.partition(" ")[2]
+
+
+def tagged(tag: str, *ops: Op) -> tuple[Op, ...]:
+    """The operations of one group."""
+    return tuple(dataclasses.replace(op, tag=tag) for op in ops)
 
 
 LIMIT = Param(
-    "limit",
-    {"type": "integer", "minimum": 1, "maximum": helpers.MAX_PAGE, "default": 50},
-    "page size",
+    "limit", {"type": "integer", "minimum": 1, "maximum": helpers.MAX_PAGE, "default": 50}
 )
 OFFSET = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0})
 PAGE = (LIMIT, OFFSET)
-FROM = Param("from", DATE_TIME, "from this instant (inclusive, ISO 8601 with a zone)")
-TO = Param("to", DATE_TIME, "until this instant (exclusive, ISO 8601 with a zone)")
+FROM = Param("from", DATE_TIME, "from this instant (inclusive; ISO 8601 with a zone)")
+TO = Param("to", DATE_TIME, "until this instant (exclusive; ISO 8601 with a zone)")
+STATUS = Param("status", MESSAGE_STATUS)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": domain.MAX_IDEMPOTENCY_KEY},
+    "the same key returns the same campaign; reused with another body: 422",
+    "header",
+)
+CAMPAIGN_STATUS = Param("status", enum(history.CAMPAIGN_STATUSES), "removed: only when asked")
+PERIOD = Param("period", enum(PERIODS), "custom: from and/or to")
 LOG_FILTERS = (
     FROM,
     TO,
     Param("type", enum(("message", "test"))),
-    Param("status", MESSAGE_STATUS),
+    STATUS,
     Param("customer_id", ID),
     Param("campaign_id", ID),
 )
+PUT_SMS = (
+    "Masked credentials (***) sent back unchanged keep the stored ones; `configured` and"
+    " `paused` from a GET are ignored. Saving lifts a pause."
+)
 
 
-def _directory() -> Iterator[Op]:
-    for collection, kind in (("customers", "customer"), ("leads", "lead")):
-        yield from (
-            Op(
-                "PUT",
-                f"/{collection}",
-                f"Insert or replace {collection} by id",
-                "directory",
-                "UpsertResult",
-                body=Person,
-                many=directory.MAX_BATCH,
-                errors=(413, 422),
-            ),
-            Op(
-                "GET",
-                f"/{collection}",
-                f"List {collection}",
-                "directory",
-                "PersonList",
-                params=PAGE,
-            ),
-            Op("GET", f"/{collection}/{{id}}", f"One {kind}", "directory", "PersonRecord"),
-            Op("DELETE", f"/{collection}/{{id}}", f"Delete a {kind}", "directory", None, 204),
-        )
+def _directory(collection: str, kind: str) -> tuple[Op, ...]:
+    return (
+        Op(
+            f"PUT /{collection}",
+            f"Insert or replace {collection} by id",
+            "UpsertResult",
+            body=Person,
+            many=directory.MAX_BATCH,
+        ),
+        Op(f"GET /{collection}", f"List {collection}, by id", "PersonList", params=PAGE),
+        Op(f"GET /{collection}/{{id}}", f"One {kind}", "PersonRecord"),
+        Op(f"DELETE /{collection}/{{id}}", f"Delete a {kind}", None, 204),
+    )
 
-
-CAMPAIGN_ERRORS = (422,)  # validation, template, channel not configured, message too long
 
 OPERATIONS: tuple[Op, ...] = (
-    *_directory(),
-    # Campaigns
-    Op(
-        "POST",
-        "/campaigns/preview",
-        "Who would get a campaign, and the message rendered for the first one",
+    *tagged("directory", *_directory("customers", "customer"), *_directory("leads", "lead")),
+    *tagged(
         "campaigns",
-        "Preview",
-        body=CampaignRequest,
-        params=(Param("limit", LIMIT.schema, "recipients listed"),),
-        errors=CAMPAIGN_ERRORS,
+        Op("POST /campaigns/preview", "Who would get it, and the first one's message", "Preview",
+           body=CampaignRequest, params=(Param("limit", LIMIT.schema, "recipients listed"),)),
+        Op("POST /campaigns/test", "Send one test message (first recipient's rendering)",
+           "TestQueued", 202, body=TestRequest),
+        Op("POST /campaigns", "Create a campaign", "Campaign", 202, body=CampaignRequest,
+           params=(IDEMPOTENCY_KEY,)),
+        Op("GET /campaigns", "History, newest first", "CampaignList",
+           params=(*PAGE, CAMPAIGN_STATUS, PERIOD, FROM, TO)),
+        Op("GET /campaigns/{id}", "A campaign with its counts per status", "Campaign"),
+        Op("GET /campaigns/{id}/recipients", "One row per message", "RecipientList",
+           params=(*PAGE, STATUS)),
+        Op("GET /campaigns/{id}/recipients/{customer_id}/message", "What one recipient got",
+           "RecipientMessage"),
+        Op("POST /campaigns/{id}/cancel", "Stop what is not sent yet", "Campaign", errors=(409,)),
+        Op("DELETE /campaigns/{id}", "Remove it (hidden from history)", "Campaign"),
+        Op("POST /campaigns/{id}/pause", "Hold its messages", "Campaign", errors=(409,)),
+        Op("POST /campaigns/{id}/resume", "Go on after a pause", "Campaign", errors=(409,)),
     ),
-    Op(
-        "POST",
-        "/campaigns/test",
-        "Send one test message, rendered for the first matching recipient",
-        "campaigns",
-        "TestQueued",
-        202,
-        body=TestRequest,
-        errors=CAMPAIGN_ERRORS,
-    ),
-    Op(
-        "POST",
-        "/campaigns",
-        "Create a campaign",
-        "campaigns",
-        "Campaign",
-        202,
-        body=CampaignRequest,
-        params=(
-            Param(
-                "Idempotency-Key",
-                {"type": "string", "minLength": 1, "maxLength": domain.MAX_IDEMPOTENCY_KEY},
-                "the same key returns the same campaign (a different body with it: 422)",
-                "header",
-            ),
-        ),
-        errors=CAMPAIGN_ERRORS,
-    ),
-    Op(
-        "GET",
-        "/campaigns",
-        "Campaign history, newest first",
-        "campaigns",
-        "CampaignList",
-        params=(
-            *PAGE,
-            Param("status", enum(history.CAMPAIGN_STATUSES), "removed ones only when asked"),
-            Param("period", enum(PERIODS), "custom: between from and to"),
-            FROM,
-            TO,
-        ),
-    ),
-    Op("GET", "/campaigns/{id}", "A campaign with counts per status", "campaigns", "Campaign"),
-    Op(
-        "GET",
-        "/campaigns/{id}/recipients",
-        "One row per message of the campaign",
-        "campaigns",
-        "RecipientList",
-        params=(*PAGE, Param("status", MESSAGE_STATUS)),
-    ),
-    Op(
-        "GET",
-        "/campaigns/{id}/recipients/{customer_id}/message",
-        "What one recipient was sent",
-        "campaigns",
-        "RecipientMessage",
-    ),
-    Op(
-        "POST",
-        "/campaigns/{id}/cancel",
-        "Stop what is not sent yet",
-        "campaigns",
-        "Campaign",
-        errors=(409,),
-    ),
-    Op("DELETE", "/campaigns/{id}", "Remove (hidden from history)", "campaigns", "Campaign"),
-    Op(
-        "POST", "/campaigns/{id}/pause", "Hold its messages", "campaigns", "Campaign", errors=(409,)
-    ),
-    Op(
-        "POST",
-        "/campaigns/{id}/resume",
-        "Go on after a pause",
-        "campaigns",
-        "Campaign",
-        errors=(409,),
-    ),
-    # Templates
-    Op(
-        "GET",
-        "/templates",
-        "List templates",
+    *tagged(
         "templates",
-        "TemplateList",
-        params=(*PAGE, Param("channel", CHANNEL)),
+        Op("GET /templates", "List templates", "TemplateList",
+           params=(*PAGE, Param("channel", CHANNEL))),
+        Op("POST /templates", "Create a template", "Template", 201, body=TemplateBody),
+        Op("GET /templates/{id}", "One template", "Template"),
+        Op("PUT /templates/{id}", "Replace a template", "Template", body=TemplateBody),
+        Op("DELETE /templates/{id}", "Delete a template", None, 204),
     ),
-    Op(
-        "POST",
-        "/templates",
-        "Create a template",
-        "templates",
-        "Template",
-        201,
-        body=TemplateBody,
-        errors=(422,),
-    ),
-    Op("GET", "/templates/{id}", "One template", "templates", "Template"),
-    Op(
-        "PUT",
-        "/templates/{id}",
-        "Replace a template",
-        "templates",
-        "Template",
-        body=TemplateBody,
-        errors=(422,),
-    ),
-    Op("DELETE", "/templates/{id}", "Delete a template", "templates", None, 204),
-    # Settings
-    Op("GET", "/config/sms", "The SMS gateway settings", "settings", "SmsConfigView"),
-    Op(
-        "PUT",
-        "/config/sms",
-        "Replace the SMS gateway settings",
+    *tagged(
         "settings",
-        "SmsConfigView",
-        body=SmsConfig,
-        errors=(422,),
-        description="Masked credentials (***) sent back unchanged keep the stored ones;"
-        " `configured` and `paused` from a GET are ignored. Saving lifts a pause.",
+        Op("GET /config/sms", "The SMS gateway settings", "SmsConfigView"),
+        Op("PUT /config/sms", "Replace the SMS gateway settings", "SmsConfigView",
+           body=SmsConfig, description=PUT_SMS),
+        Op("POST /config/sms/resume", "Resume a gateway that paused itself", "SmsResumed"),
+        Op("POST /config/sms/test", "Send `TEST SMS! TIME: <now>`; the gateway's raw answer",
+           "SmsTestResult", body=TestSms, errors=(409,)),
+        Op("GET /config/company", "The company details templates see", "CompanyInfo"),
+        Op("PUT /config/company", "Replace the company details", "CompanyInfo",
+           body=CompanyInfo),
     ),
-    Op(
-        "POST",
-        "/config/sms/resume",
-        "Resume a gateway that paused itself",
-        "settings",
-        "SmsResumed",
-    ),
-    Op(
-        "POST",
-        "/config/sms/test",
-        "Send `TEST SMS! TIME: <now>` and return the gateway's raw answer",
-        "settings",
-        "SmsTestResult",
-        body=TestSms,
-        errors=(409, 422),
-    ),
-    Op("GET", "/config/company", "The company details templates see", "settings", "CompanyInfo"),
-    Op(
-        "PUT",
-        "/config/company",
-        "Replace the company details",
-        "settings",
-        "CompanyInfo",
-        body=CompanyInfo,
-        errors=(422,),
-    ),
-    # Logs
-    Op(
-        "GET",
-        "/logs/sms",
-        "SMS log, newest first",
+    *tagged(
         "logs",
-        "SmsLogList",
-        params=(*PAGE, *LOG_FILTERS),
+        Op("GET /logs/sms", "SMS log, newest first", "SmsLogList", params=(*PAGE, *LOG_FILTERS)),
+        Op("GET /logs/sms/{id}", "One SMS: text, attempts, gateway answer", "SmsLogDetail"),
     ),
-    Op(
-        "GET",
-        "/logs/sms/{id}",
-        "One SMS with its text and the gateway's answer",
-        "logs",
-        "SmsLogDetail",
-    ),
-    # Operations
-    Op("GET", "/health", "The process answers", "operations", "Health", public=True),
-    Op(
-        "GET",
-        "/ready",
-        "Database and broker reachable",
+    *tagged(
         "operations",
-        "Ready",
-        public=True,
-        extra=((503, "Ready", "database or broker unreachable"),),
+        Op("GET /health", "The process answers", "Health", public=True),
+        Op("GET /ready", "Database and broker reachable", "Ready", public=True,
+           extra=((503, "Ready", "database or broker unreachable"),)),
+        Op("GET /metrics", "Prometheus metrics", None, public=True, media_type="text/plain"),
+        Op("GET /openapi.json", "This document", None, public=True),
     ),
-    Op(
-        "GET",
-        "/metrics",
-        "Prometheus metrics",
-        "operations",
-        None,
-        public=True,
-        media_type="text/plain",
-    ),
-    Op("GET", "/openapi.json", "This document", "operations", None, public=True),
-)
+)  # fmt: skip
 
 # --------------------------------------------------------------------------------------------
 # Assembly

@@ -25,15 +25,23 @@ async def relay_once(pool: Pool, exchange: AbstractExchange) -> int:
         events = await repo.take_outbox(conn, BATCH)
         if not events:
             return 0
-        # Delete only after every confirm: a crash in between republishes (consumers dedupe).
-        await asyncio.gather(
+        # Delete only what the broker confirmed: a crash in between republishes (consumers
+        # dedupe), and one event that cannot be published does not hold back the others.
+        results = await asyncio.gather(
             *(
                 exchange.publish(persistent_message(body), routing_key=key, mandatory=True)
                 for _, key, body in events
-            )
+            ),
+            return_exceptions=True,
         )
-        await repo.delete_outbox(conn, [event_id for event_id, _, _ in events])
-        return len(events)
+        confirmed = [
+            e[0] for e, r in zip(events, results, strict=True) if not isinstance(r, BaseException)
+        ]
+        failed = len(events) - len(confirmed)
+        if failed:
+            log.warning("outbox: %d of %d events not published; will retry", failed, len(events))
+        await repo.delete_outbox(conn, confirmed)
+        return len(confirmed) if not failed else 0
 
 
 async def run(pool: Pool, exchange: AbstractExchange, wakeup: asyncio.Event) -> None:

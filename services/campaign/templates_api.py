@@ -47,6 +47,8 @@ async def list_templates(request: web.Request) -> web.Response:
     """``GET /templates``; filter ``channel``."""
     limit, offset = page(request)
     channel = request.query.get("channel")
+    if channel is not None and channel not in ("sms", "email", "portal"):
+        raise field_error("channel", "must be one of: sms, email, portal")
     where, args = ("WHERE channel = $1", [channel]) if channel else ("", [])
     pool = pool_of(request)
     rows = await pool.fetch(

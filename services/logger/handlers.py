@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+import asyncpg
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
@@ -17,6 +18,8 @@ from shared.schemas import Outcome
 log = logging.getLogger(__name__)
 
 FAILURE_BACKOFF_SECONDS = 2.0
+# Errors that retrying cannot fix (bad data), unlike a lost connection.
+UNSTORABLE = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 
 class BatchWriter:
@@ -58,6 +61,10 @@ class BatchWriter:
     async def _write(self, batch: list[tuple[Outcome, AbstractIncomingMessage]]) -> None:
         try:
             changed, closed = await repo.apply(self.pool, [outcome for outcome, _ in batch])
+        except UNSTORABLE:
+            # Something in this batch can never be stored: find it, keep the rest.
+            await self._write_one_by_one(batch)
+            return
         except Exception as exc:
             log.warning(
                 "writing %d outcomes failed (%s); they go back to the queue", len(batch), exc
@@ -73,3 +80,16 @@ class BatchWriter:
         if closed:
             log.info("campaigns finished: %s", ", ".join(map(str, closed)))
         log.debug("wrote %d outcomes (%d changed rows)", len(batch), changed)
+
+    async def _write_one_by_one(self, batch: list[tuple[Outcome, AbstractIncomingMessage]]) -> None:
+        for outcome, message in batch:
+            try:
+                await repo.apply(self.pool, [outcome])
+            except UNSTORABLE as exc:
+                await amqp.dead_letter(self.channel, message, f"outcome cannot be stored: {exc}")
+                continue
+            except Exception as exc:
+                log.warning("writing an outcome failed (%s); it goes back to the queue", exc)
+                await message.nack(requeue=True)
+                continue
+            await message.ack()

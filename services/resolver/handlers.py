@@ -153,8 +153,10 @@ class Resolver:
             # ledger turns the replay into no new rows and at most duplicate jobs it drops.
             await self._publish(jobs)
             published += len(jobs)
-            cursor = people[-1]["id"]
-            if not await repo.advance(self.pool, campaign_id, cursor, len(people), count):
+            still_open, cursor = await repo.advance(
+                self.pool, campaign_id, cursor, people[-1]["id"], len(people), count
+            )
+            if not still_open:
                 log.info("campaign %s was closed while resolving; stopping", campaign_id)
                 return
         closed = await repo.finish(self.pool, campaign_id)

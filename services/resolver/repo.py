@@ -97,21 +97,34 @@ async def store_rows(
     return len(stored), pending
 
 
-async def advance(pool: Pool, campaign_id: int, cursor: int, people: int, messages: int) -> bool:
-    """Move the resume cursor past a published batch; False if the campaign was closed.
+async def advance(
+    pool: Pool, campaign_id: int, since: int | None, cursor: int, people: int, messages: int
+) -> tuple[bool, int | None]:
+    """Move the resume cursor from ``since`` past a published batch.
 
-    The counters move in the same statement as the cursor, so a batch replayed after a crash
-    is counted once.
+    Returns (open, cursor): whether the campaign is still open, and the cursor to go on
+    from. The counters move in the same statement as the cursor, and only if nobody moved
+    it since we read it, so a batch replayed after a crash, or resolved by two resolvers
+    at once, is counted once.
     """
     status = await pool.fetchval(
         "UPDATE campaigns SET resolve_cursor = $2, recipients_total = recipients_total + $3,"
-        " total = total + $4, updated_at = now() WHERE id = $1 RETURNING status",
+        " total = total + $4, updated_at = now()"
+        " WHERE id = $1 AND resolve_cursor IS NOT DISTINCT FROM $5 RETURNING status",
         campaign_id,
         cursor,
         people,
         messages,
+        since,
     )
-    return status in OPEN_STATUSES
+    if status is not None:
+        return status in OPEN_STATUSES, cursor
+    row = await pool.fetchrow(
+        "SELECT status, resolve_cursor FROM campaigns WHERE id = $1", campaign_id
+    )
+    if row is None:
+        return False, None
+    return row["status"] in OPEN_STATUSES, row["resolve_cursor"]
 
 
 async def finish(pool: Pool, campaign_id: int) -> bool:

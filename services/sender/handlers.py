@@ -141,7 +141,7 @@ class Sender:
             if verdict.verdict == "gateway_paused":
                 await self._pause(reason or "gateway refuses all messages", verdict, now)
                 delay = topology.RETRY_DELAYS_S[0]  # the pause, not the tier, holds it back
-            await repo.release(self.pool, job.message_id, reason or "", answer)
+            await repo.release(self.pool, job.message_id, claim.attempts, reason or "", answer)
             await self._retry(lane, job.model_copy(update={"attempt": claim.attempts}), delay)
             return
         await self._outcome(

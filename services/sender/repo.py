@@ -53,13 +53,17 @@ async def claim(pool: Pool, message_id: int, lease: timedelta) -> Claim:
     return Claim("final" if row["status"] in ledger.FINAL else "busy")
 
 
-async def release(pool: Pool, message_id: int, error: str, answer: str | None) -> None:
-    """Hand a claimed message back for a later attempt, noting why this one failed."""
+async def release(
+    pool: Pool, message_id: int, attempts: int, error: str, answer: str | None
+) -> None:
+    """Hand our claim (``attempts`` identifies it) back for a later attempt, noting why this
+    one failed. A claim that expired and was taken by another sender is left alone."""
     await pool.execute(
-        "UPDATE messages SET status = 'new', claimed_until = NULL, error = $2,"
-        " gateway_answer = coalesce($3, gateway_answer), updated_at = now()"
-        " WHERE id = $1 AND status = 'sending'",
+        "UPDATE messages SET status = 'new', claimed_until = NULL, error = $3,"
+        " gateway_answer = coalesce($4, gateway_answer), updated_at = now()"
+        " WHERE id = $1 AND status = 'sending' AND attempts = $2",
         message_id,
-        error,
-        answer,
+        attempts,
+        error.replace("\x00", "\ufffd"),
+        answer.replace("\x00", "\ufffd") if answer else answer,
     )

@@ -225,8 +225,8 @@ async def test_expiry_marks_messages_expired(configured: Api, sandbox: Api, stac
     await api.put("/config/sms", sandbox_sms_config(stack.sandbox_url, expiry_days=30 / 86400))
     done = await api.wait_campaign((await campaign(api))["id"], within=90)
     assert done["status"] == "sent_with_error" and done["counts"] == {"expired": 3}, done
-    status, log = await api.get("/logs/sms", params={"status": "expired"})
+    _, log = await api.get("/logs/sms", params={"status": "expired"})
     assert log["total"] == 3
-    status, detail = await api.get(f"/logs/sms/{log['items'][0]['id']}")
+    _, detail = await api.get(f"/logs/sms/{log['items'][0]['id']}")
     assert detail["attempts"] >= 2 and "40" in detail["error"]
     assert "sandbox-secret" not in str(detail) and "password=***" in detail["gateway_request"]

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
 from aio_pika.abc import (
@@ -17,7 +17,8 @@ from aio_pika.abc import (
 )
 
 from services.campaign import domain as campaign_domain
-from services.campaign import repo as campaign_repo
+from services.campaign import repo as directory_repo
+from services.campaign.campaign_repo import insert_campaign
 from shared import amqp, config_store
 from shared.db import Pool, record_to_dict
 from shared.models import CampaignRequest, Filters, Person, SmsConfig
@@ -51,7 +52,7 @@ async def configure_sms(pool: Pool, **overrides: Any) -> SmsConfig:
 
 
 async def add_people(pool: Pool, people: list[Person]) -> None:
-    await campaign_repo.upsert_people(pool, "customer", people)
+    await directory_repo.upsert_people(pool, "customer", people)
 
 
 async def create_campaign(
@@ -62,7 +63,7 @@ async def create_campaign(
         filters=Filters(**(filters or {})), send_to="sms", message=message
     ).model_dump(mode="json")
     async with pool.acquire() as conn:
-        row = await campaign_repo.insert_campaign(
+        row = await insert_campaign(
             conn,
             request=request,
             message=message,
@@ -130,7 +131,9 @@ async def ledger(pool: Pool, campaign_id: int) -> list[dict[str, Any]]:
 
 
 def outcome(message_id: int, status: str, **fields: Any) -> Outcome:
-    return Outcome(message_id=message_id, status=status, at=datetime.now(UTC), **fields)  # type: ignore[arg-type]
+    return Outcome.model_validate(
+        {"message_id": message_id, "status": status, "at": datetime.now(UTC), **fields}
+    )
 
 
 def in_an_hour() -> datetime:
@@ -227,6 +230,11 @@ class HookedExchange:
 
     async def idle(self) -> None:
         await asyncio.wait_for(self._idle.wait(), 10)
+
+    @property
+    def exchange(self) -> AbstractExchange:
+        """This wrapper, typed as what the services expect."""
+        return cast(AbstractExchange, self)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

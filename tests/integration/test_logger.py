@@ -174,3 +174,16 @@ async def test_one_batch_closes_several_campaigns(pool: Pool) -> None:
 
     assert changed == 4 and sorted(closed) == sorted(done)
     assert (await campaign(pool, still_open))["status"] == "processing"
+
+
+async def test_an_outcome_with_a_nul_byte_from_the_gateway_is_stored(pool: Pool) -> None:
+    campaign_id = await processing_campaign(pool)
+    message_id = await add_message(pool, campaign_id, 1, status="sending")
+    answer = "HTTP 200\n0|IN_PROGRESS|1234\x00\x00"
+
+    changed, _ = await repo.apply(
+        pool, [outcome(message_id, "sent", gateway_answer=answer, error=None)]
+    )
+
+    assert changed == 1
+    assert (await message(pool, message_id))["status"] == "sent"
