@@ -109,6 +109,8 @@ class SmsConfig(Strict):
     max_parts: Annotated[int, Field(ge=1, le=10)] = 4
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15
     max_connections: Annotated[int, Field(ge=1, le=256)] = 8
+    # Delivery reports are accepted at /callbacks/bulksms?secret=<this>; empty: refused.
+    callback_secret: Annotated[str, Field(max_length=200)] = ""
 
     @field_validator("headers")
     @classmethod

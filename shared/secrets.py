@@ -129,6 +129,8 @@ def masked(config: dict[str, Any]) -> dict[str, Any]:
             str(config.get("payload", "")), dict(config.get("headers") or {}), str(config["url"])
         )
     )
+    if result.get("callback_secret"):
+        result["callback_secret"] = MASK
     return result
 
 
@@ -136,7 +138,7 @@ def unmask(new: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     """Keep the stored credentials where the client sent back their masked form unchanged."""
     shown = masked(stored)
     merged = dict(new)
-    for key in ("payload", "url"):
+    for key in ("payload", "url", "callback_secret"):
         if merged.get(key) == shown.get(key):
             merged[key] = stored.get(key)
     headers = merged.get("headers")

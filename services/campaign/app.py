@@ -9,6 +9,7 @@ from aiohttp import web
 
 from services.campaign import (
     auth,
+    callbacks,
     campaigns,
     controls,
     directory,
@@ -51,6 +52,7 @@ def create_app(state: State) -> web.Application:
         templates_api,
         gateway_config,
         logs,
+        callbacks,
         health,
         openapi,
     ):

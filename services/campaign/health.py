@@ -5,9 +5,23 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from services.campaign.web import json_response, state_of
+from shared import config_store
+
+# Read from the database at each scrape, so every process's work is counted once and the
+# figures survive restarts (the services themselves keep no counters).
+_REGISTRY = CollectorRegistry()
+_MESSAGES = Gauge(
+    "herald_messages", "Messages in the ledger", ["channel", "status"], registry=_REGISTRY
+)
+_CAMPAIGNS = Gauge("herald_campaigns", "Campaigns by status", ["status"], registry=_REGISTRY)
+_PAUSED = Gauge(
+    "herald_gateway_paused", "1 while the SMS gateway is paused", ["channel"], registry=_REGISTRY
+)
+_DEAD = Gauge("herald_dead_letters", "Messages moved to the dead-letter table", registry=_REGISTRY)
+_OUTBOX = Gauge("herald_outbox_pending", "Events not yet relayed to the broker", registry=_REGISTRY)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -33,7 +47,21 @@ async def ready(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format."""
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    pool = state_of(request).pool
+    _MESSAGES.clear()
+    for row in await pool.fetch(
+        "SELECT channel, status, count(*) AS n FROM messages GROUP BY channel, status"
+    ):
+        _MESSAGES.labels(row["channel"], row["status"]).set(row["n"])
+    _CAMPAIGNS.clear()
+    for row in await pool.fetch("SELECT status, count(*) AS n FROM campaigns GROUP BY status"):
+        _CAMPAIGNS.labels(row["status"]).set(row["n"])
+    _PAUSED.labels("sms").set(1 if await config_store.sms_pause(pool) else 0)
+    _DEAD.set(await pool.fetchval("SELECT count(*) FROM dead_letters"))
+    _OUTBOX.set(await pool.fetchval("SELECT count(*) FROM outbox"))
+    return web.Response(
+        body=generate_latest(_REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
 
 
 def routes() -> list[web.RouteDef]:

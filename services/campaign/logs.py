@@ -13,7 +13,7 @@ from services.campaign.web import json_response, page, pool_of, query_int
 STATUSES = ("new", "sending", "sent", "error", "expired", "cancelled", "skipped")
 LOG_COLUMNS = (
     "id, recipient, type, status, added_at, sent_at, customer_id, recipient_kind,"
-    " campaign_id, error, attempts"
+    " campaign_id, error, attempts, delivery_status, delivered_at"
 )
 
 
@@ -85,6 +85,22 @@ async def get_sms(request: web.Request) -> web.Response:
     return json_response(dict(row.items()))
 
 
+async def list_dead_letters(request: web.Request) -> web.Response:
+    """``GET /dead-letters``: messages no service could process, with the reason; newest first."""
+    limit, offset = page(request)
+    pool = pool_of(request)
+    rows = await pool.fetch(
+        "SELECT id, source, reason, encode(body, 'escape') AS body, headers, received_at"
+        f" FROM dead_letters ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
+    )
+    total = await pool.fetchval("SELECT count(*) FROM dead_letters")
+    return json_response({"items": [dict(r.items()) for r in rows], "total": total})
+
+
 def routes() -> list[web.RouteDef]:
     """The log routes."""
-    return [web.get("/logs/sms", list_sms), web.get("/logs/sms/{id}", get_sms)]
+    return [
+        web.get("/logs/sms", list_sms),
+        web.get("/logs/sms/{id}", get_sms),
+        web.get("/dead-letters", list_dead_letters),
+    ]

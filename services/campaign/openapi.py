@@ -161,6 +161,11 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
             "campaign_id": nullable(ID),
             "error": nullable(STRING),
             "attempts": {"type": "integer", "minimum": 0},
+            "delivery_status": {
+                **nullable(enum(("pending", "delivered", "failed", "expired", "unknown"))),
+                "description": "from the gateway's delivery report, when one arrived",
+            },
+            "delivered_at": nullable(DATE_TIME),
         }
     )
     sms_log_detail = copy.deepcopy(sms_log)
@@ -305,6 +310,17 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
         "SmsLogEntry": sms_log,
         "SmsLogDetail": sms_log_detail,
         "SmsLogList": page_of(ref("SmsLogEntry")),
+        "DeadLetter": obj(
+            {
+                "id": ID,
+                "source": {"type": "string", "description": "routing key it was sent with"},
+                "reason": STRING,
+                "body": {"type": "string", "description": "the message body (bytea escape)"},
+                "headers": {"type": "object"},
+                "received_at": DATE_TIME,
+            }
+        ),
+        "DeadLetterList": page_of(ref("DeadLetter")),
         "Health": obj({"status": {"const": "ok"}}),
         "Ready": obj(
             {
@@ -462,6 +478,17 @@ OPERATIONS: tuple[Op, ...] = (
         "logs",
         Op("GET /logs/sms", "SMS log, newest first", "SmsLogList", params=(*PAGE, *LOG_FILTERS)),
         Op("GET /logs/sms/{id}", "One SMS: text, attempts, gateway answer", "SmsLogDetail"),
+        Op("GET /dead-letters", "Messages no service could process, with why", "DeadLetterList",
+           params=PAGE),
+    ),
+    *tagged(
+        "callbacks",
+        Op("GET /callbacks/bulksms", "BulkSMS delivery report push", None, public=True,
+           media_type="text/plain", errors=(403,),
+           params=(Param("secret", STRING, "the callback_secret of the SMS settings"),
+                   Param("msisdn", STRING), Param("batch_id", STRING),
+                   Param("status", STRING, "BulkSMS status code"),
+                   Param("completed_time", STRING))),
     ),
     *tagged(
         "operations",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 
-from services.logger.handlers import BatchWriter
+from services.logger.handlers import BatchWriter, keep_dead_letter
 from shared import amqp, db, service, topology
 from shared.settings import Settings
 
@@ -22,11 +23,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     queue = await topology.get_queue(channel, topology.OUTCOME_QUEUE)
     tag = await queue.consume(writer.on_message)
     task = asyncio.create_task(writer.run())
+    dead_queue = await topology.get_queue(channel, topology.DEAD_LETTER_QUEUE)
+    dead_tag = await dead_queue.consume(functools.partial(keep_dead_letter, pool))
     service.ready("logger", f"consuming {topology.OUTCOME_QUEUE}")
     try:
         await stop.wait()
     finally:
         await queue.cancel(tag)
+        await dead_queue.cancel(dead_tag)
         # Let the writer drain what it holds; anything still unacked returns to the queue.
         await asyncio.sleep(settings.logger_batch_wait_ms / 1000 * 2)
         task.cancel()

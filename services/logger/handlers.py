@@ -93,3 +93,40 @@ class BatchWriter:
                 await message.nack(requeue=True)
                 continue
             await message.ack()
+
+
+async def keep_dead_letter(pool: Pool, message: AbstractIncomingMessage) -> None:
+    """Move one message from the dead-letter queue into the ``dead_letters`` table."""
+    headers = {k: _plain(v) for k, v in (message.headers or {}).items()}
+    reason = str(headers.get(amqp.REASON_HEADER) or _broker_reason(headers))
+    source = str(headers.get(amqp.SOURCE_HEADER) or message.routing_key or "")
+    try:
+        await repo.store_dead_letter(pool, source, reason, message.body, headers)
+    except Exception as exc:
+        log.warning("cannot store a dead letter (%s); it stays in the queue", exc)
+        await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
+        await message.nack(requeue=True)
+        return
+    # Ack after the insert committed: a crash in between keeps it in the queue.
+    await message.ack()
+
+
+def _broker_reason(headers: dict[str, object]) -> str:
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict):
+        death = deaths[0]
+        return f"{death.get('reason', 'dead-lettered')} by the broker (queue {death.get('queue')})"
+    return "dead-lettered by the broker"
+
+
+def _plain(value: object) -> object:
+    """Header values as JSON-friendly data (AMQP tables hold bytes and datetimes)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

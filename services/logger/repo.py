@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
-from shared import ledger
+from shared import delivery, ledger
 from shared.db import Pool
 from shared.schemas import Outcome
 
@@ -67,5 +68,20 @@ async def _apply_once(pool: Pool, merged: list[Outcome]) -> tuple[int, list[int]
             list(ledger.PENDING),
         )
         campaigns = {r["campaign_id"] for r in rows if r["campaign_id"] is not None}
+        # Delivery reports that arrived before this send was stored can be matched now.
+        await delivery.apply_reports(conn, [o.batch_id for o in merged if o.batch_id])
         closed = await ledger.close_finished_campaigns(conn, campaigns)
         return len(rows), closed
+
+
+async def store_dead_letter(
+    pool: Pool, source: str, reason: str, body: bytes, headers: dict[str, Any]
+) -> None:
+    """Keep a dead-lettered message where operators can list it."""
+    await pool.execute(
+        "INSERT INTO dead_letters (source, reason, body, headers) VALUES ($1, $2, $3, $4)",
+        source,
+        reason,
+        body,
+        headers,
+    )

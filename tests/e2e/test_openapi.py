@@ -261,6 +261,9 @@ async def test_answers_match_the_document(api: Api, stack: Stack) -> None:
     assert (await check("GET", "/logs/sms/{id}", item))[0] == 200
     assert (await check("GET", "/logs/sms", params={"status": "lost"}))[0] == 422
 
+    assert (await check("GET", "/dead-letters"))[0] == 200
+    assert (await check("GET", "/callbacks/bulksms", params={"secret": "nope"}))[0] == 403
+
     # Operations and authentication
     assert (await check("GET", "/health"))[0] == 200
     assert (await check("GET", "/ready"))[0] == 200
