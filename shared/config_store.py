@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.db import Pool
-from shared.models import CompanyInfo, SmsConfig
+from shared.models import CompanyInfo, EmailConfig, SmsConfig
 from shared.topology import CONFIG_CHANNEL
 
 SMS = "sms"
+EMAIL = "email"
 COMPANY = "company"
 # Set by a sender when the gateway refuses everything (auth, credit, quota); cleared by an
 # operator (resume, or a new configuration) or, for a daily quota, at its "until".
@@ -39,6 +40,12 @@ async def save(pool: Pool, name: str, value: dict[str, Any]) -> None:
 async def load_company(pool: Pool) -> dict[str, Any]:
     """The ``company`` template variable: the operator's details (blank until configured)."""
     return CompanyInfo.model_validate(await load(pool, COMPANY) or {}).model_dump()
+
+
+async def load_email(pool: Pool) -> EmailConfig | None:
+    """The SMTP server configuration, or None when it was never configured."""
+    value = await load(pool, EMAIL)
+    return EmailConfig.model_validate(value) if value is not None else None
 
 
 async def load_sms(pool: Pool) -> SmsConfig | None:

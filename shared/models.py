@@ -130,3 +130,29 @@ class CompanyInfo(Strict):
     website: ShortText = ""
     address: Annotated[str, Field(max_length=1000)] = ""
     vat_number: ShortText = ""
+
+
+class EmailConfig(Strict):
+    """The SMTP server of the email channel (``Config -> Main configuration -> Email``)."""
+
+    enabled: bool = True
+    host: Annotated[str, Field(min_length=1, max_length=255)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: Annotated[str, Field(max_length=255)] = ""
+    password: Annotated[str, Field(max_length=255)] = ""
+    from_address: Annotated[str, Field(min_length=3, max_length=255)] = "noreply@example.net"
+    from_name: ShortText = ""
+    # The original product's "emails limit per hour", shared by every sender process.
+    limit_per_hour: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    expiry_days: Annotated[float, Field(gt=0, le=30)] = 2
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 30
+    max_connections: Annotated[int, Field(ge=1, le=64)] = 4
+    verify_tls: bool = True
+
+    @field_validator("from_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in value or any(c in value for c in " \r\n<>"):
+            raise ValueError("not an email address")
+        return value

@@ -38,6 +38,17 @@ class SmsJob(_Message):
     attempt: int = Field(default=0, ge=0)
 
 
+class DeliveryJob(_Message):
+    """One email or portal message; the sender reads its content from the ledger row."""
+
+    message_id: int = Field(gt=0, le=BIGINT_MAX)
+    campaign_id: int | None = Field(default=None, gt=0, le=BIGINT_MAX)
+    channel: Literal["email", "portal"]
+    to: str = Field(max_length=255)
+    expires_at: datetime
+    attempt: int = Field(default=0, ge=0)
+
+
 class Outcome(_Message):
     """What happened to one message; the logger writes it into the ledger."""
 

@@ -22,10 +22,14 @@ class TemplateProblem(ValueError):
 _ENV = SandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False, cache_size=64
 )
+# Email bodies are HTML: values are escaped so a customer's name cannot inject markup.
+_HTML_ENV = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=True, keep_trailing_newline=False, cache_size=64
+)
 
 
-@lru_cache(maxsize=64)
-def _compile(source: str) -> Any:
+@lru_cache(maxsize=128)
+def _compile(source: str, html: bool = False) -> Any:
     if len(source) > MAX_SOURCE_LENGTH:
         raise TemplateProblem(f"template longer than {MAX_SOURCE_LENGTH} characters")
     try:
@@ -36,7 +40,7 @@ def _compile(source: str) -> Any:
             raise TemplateProblem(
                 f"unknown variable {names}; available: {', '.join(sorted(VARIABLES))}"
             )
-        return _ENV.from_string(source)
+        return (_HTML_ENV if html else _ENV).from_string(source)
     except TemplateProblem:
         raise
     except TemplateError as exc:
@@ -50,9 +54,10 @@ def check(source: str) -> None:
     _compile(source)
 
 
-def render(source: str, context: Mapping[str, Any]) -> str:
-    """Render ``source`` with ``context``; an undefined name or attribute is a TemplateProblem."""
-    template = _compile(source)
+def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:
+    """Render ``source`` with ``context`` (HTML-escaping values when ``html``); an undefined
+    name or attribute is a TemplateProblem."""
+    template = _compile(source, html)
     try:
         return str(template.render(context)).strip()
     except TemplateError as exc:

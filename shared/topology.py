@@ -47,7 +47,12 @@ class JobLane:
 SMS = JobLane(queue="herald.sms", routing_key="job.sms")
 # Test sends get their own queue so they never wait behind a mass campaign.
 SMS_TEST = JobLane(queue="herald.sms.test", routing_key="job.sms.test")
-LANES: tuple[JobLane, ...] = (SMS, SMS_TEST)
+EMAIL = JobLane(queue="herald.email", routing_key="job.email")
+EMAIL_TEST = JobLane(queue="herald.email.test", routing_key="job.email.test")
+PORTAL = JobLane(queue="herald.portal", routing_key="job.portal")
+LANES: tuple[JobLane, ...] = (SMS, SMS_TEST, EMAIL, EMAIL_TEST, PORTAL)
+# The mass lane of each channel (test sends pick the channel's test lane).
+CHANNEL_LANES = {"sms": SMS, "email": EMAIL, "portal": PORTAL}
 
 RESOLVE_QUEUE = "herald.campaigns"
 OUTCOME_QUEUE = "herald.outcomes"

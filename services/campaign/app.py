@@ -8,19 +8,24 @@ import contextlib
 from aiohttp import web
 
 from services.campaign import (
+    access,
     auth,
     callbacks,
     campaigns,
     controls,
     directory,
+    files,
     gateway_config,
     health,
     history,
+    limits,
     logs,
     openapi,
     outbox,
+    portal,
     problems,
     templates_api,
+    tokens,
 )
 from services.campaign.web import STATE, State
 from shared import amqp, db, service
@@ -40,6 +45,8 @@ def create_app(state: State) -> web.Application:
         middlewares=[
             problems.middleware,
             auth.middleware(token.get_secret_value() if token else None),
+            access.middleware,
+            limits.middleware(),
         ],
         client_max_size=MAX_BODY_BYTES,
     )
@@ -52,7 +59,10 @@ def create_app(state: State) -> web.Application:
         templates_api,
         gateway_config,
         logs,
+        files,
+        portal,
         callbacks,
+        tokens,
         health,
         openapi,
     ):

@@ -13,9 +13,9 @@ from services.campaign import campaign_repo, domain, repo
 from services.campaign.compose import compose
 from services.campaign.problems import Problem, field_error, parse_body
 from services.campaign.web import json_response, pool_of, query_int, state_of
-from shared import phones, topology
+from shared import config_store, phones, topology
 from shared.models import CampaignRequest
-from shared.schemas import ResolveCampaign, SmsJob
+from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob
 from shared.sms import segment
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ async def preview(request: web.Request) -> web.Response:
             for person in composed.people
         ],
         "message": composed.rendered,
-        "subject": body.subject,
+        "subject": composed.subject if composed.subject is not None else body.subject,
+        "attachments": composed.attachments,
     }
     if body.send_to == "sms" and composed.rendered is not None:
         parts = segment(composed.rendered)
@@ -56,36 +57,64 @@ async def preview(request: web.Request) -> web.Response:
 
 
 async def send_test(request: web.Request) -> web.Response:
-    """``POST /campaigns/test``: one message to ``test_to``, rendered for the first match.
-
-    It goes through the senders' test lane, which never waits behind a mass campaign.
-    """
+    """``POST /campaigns/test``: one message to ``test_to`` (a phone number for SMS, an
+    address for email), rendered for the first match. It goes through the senders' test
+    lanes, which never wait behind a mass campaign."""
     body = await parse_body(request, TestRequest)
+    if body.send_to == "portal":
+        raise field_error("send_to", "test sends go by SMS or email")
     composed = await compose(request, body, 1)
     if not composed.people or composed.rendered is None:
         raise field_error("filters", "no recipient matches: nothing to render the test for")
-    number = phones.normalise(body.test_to, state_of(request).settings.default_region)
-    if number.e164 is None:
-        raise field_error("test_to", number.error or "invalid phone number")
-    assert composed.sms is not None
-    expires_at = datetime.now(UTC) + timedelta(days=composed.sms.expiry_days)
-    async with pool_of(request).acquire() as conn, conn.transaction():
+    job: SmsJob | DeliveryJob
+    pool = pool_of(request)
+    if body.send_to == "sms":
+        number = phones.normalise(body.test_to, state_of(request).settings.default_region)
+        if number.e164 is None:
+            raise field_error("test_to", number.error or "invalid phone number")
+        assert composed.sms is not None
+        to, channel, lane, expiry_days = (
+            number.e164,
+            "sms",
+            topology.SMS_TEST,
+            composed.sms.expiry_days,
+        )
+    else:
+        if "@" not in body.test_to or " " in body.test_to.strip():
+            raise field_error("test_to", "not an email address")
+        email = await config_store.load_email(pool)
+        assert email is not None
+        to, channel, lane, expiry_days = (
+            body.test_to.strip(),
+            "email",
+            topology.EMAIL_TEST,
+            email.expiry_days,
+        )
+    expires_at = datetime.now(UTC) + timedelta(days=expiry_days)
+    async with pool.acquire() as conn, conn.transaction():
         message_id = await conn.fetchval(
-            "INSERT INTO messages (channel, type, recipient_kind, customer_id, recipient, text,"
-            " expires_at) VALUES ('sms', 'test', $1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO messages (channel, type, recipient_kind, customer_id, recipient,"
+            " subject, text, attachments, expires_at)"
+            " VALUES ($1, 'test', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            channel,
             body.recipient_type,
             composed.people[0]["id"],
-            number.e164,
+            to,
+            composed.subject or "",
             composed.rendered,
+            [a["id"] for a in composed.attachments],
             expires_at,
         )
-        job = SmsJob(
-            message_id=message_id, to=number.e164, text=composed.rendered, expires_at=expires_at
-        )
-        await repo.add_outbox(conn, topology.SMS_TEST.routing_key, job.model_dump_json().encode())
+        if channel == "sms":
+            job = SmsJob(
+                message_id=message_id, to=to, text=composed.rendered, expires_at=expires_at
+            )
+        else:
+            job = DeliveryJob(message_id=message_id, channel="email", to=to, expires_at=expires_at)
+        await repo.add_outbox(conn, lane.routing_key, job.model_dump_json().encode())
     state_of(request).outbox_wakeup.set()
     return json_response(
-        {"message_id": message_id, "to": number.e164, "message": composed.rendered}, status=202
+        {"message_id": message_id, "to": to, "message": composed.rendered}, status=202
     )
 
 
@@ -106,7 +135,7 @@ async def create(request: web.Request) -> web.Response:
     async with pool.acquire() as conn, conn.transaction():
         row = await campaign_repo.insert_campaign(
             conn,
-            request=data,
+            request={**data, "subject": composed.subject_source},
             message=composed.source,
             idempotency_key=key,
             request_hash=fingerprint,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +11,7 @@ from services.campaign import repo
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import pool_of
 from shared import config_store, templates
+from shared.db import record_to_dict
 from shared.models import CampaignRequest, SmsConfig
 from shared.sms import segment
 
@@ -21,44 +22,71 @@ CHECKED_RECIPIENTS = 100
 
 @dataclass
 class Composed:
-    """A validated campaign body: its message source, matching people and a rendering."""
+    """A validated campaign body: its templates, matching people and a rendering."""
 
     source: str
-    source_field: str
+    subject_source: str
     total: int
     people: list[dict[str, Any]]
     rendered: str | None
+    subject: str | None
     sms: SmsConfig | None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def message_source(request: web.Request, body: CampaignRequest) -> tuple[str, str]:
-    """The message template and the field it came from (inline text or template_id)."""
+async def message_source(request: web.Request, body: CampaignRequest) -> tuple[str, str, str]:
+    """(message template, the field it came from, subject template)."""
+    subject = body.subject
     if body.message and body.message.strip():
-        source, field = body.message, "message"
+        source, where = body.message, "message"
     else:
         template = await pool_of(request).fetchrow(
-            "SELECT body FROM templates WHERE id = $1", body.template_id
+            "SELECT body, subject FROM templates WHERE id = $1", body.template_id
         )
         if template is None:
             raise field_error("template_id", f"no template with id {body.template_id}")
-        source, field = template["body"], "template_id"
-    try:
-        templates.check(source)
-    except templates.TemplateProblem as exc:
-        raise field_error(field, str(exc)) from None
-    return source, field
+        source, where = template["body"], "template_id"
+        subject = subject or template["subject"]
+    for text, name in ((source, where), (subject, "subject")):
+        try:
+            templates.check(text)
+        except templates.TemplateProblem as exc:
+            raise field_error(name, str(exc)) from None
+    return source, where, subject
 
 
 async def channel_config(request: web.Request, body: CampaignRequest) -> SmsConfig | None:
-    """The gateway settings the campaign needs, or a 422 naming send_to."""
+    """The SMS settings when the campaign needs them; a 422 naming send_to when a channel
+    it needs is not configured."""
+    pool = pool_of(request)
+    if body.send_to in ("email", "portal_email") and await config_store.load_email(pool) is None:
+        raise field_error(
+            "send_to", "the email server is not configured (PUT /api/v1/config/email first)"
+        )
     if body.send_to != "sms":
-        raise field_error("send_to", f"channel {body.send_to!r} is not available yet")
-    config = await config_store.load_sms(pool_of(request))
+        return None
+    config = await config_store.load_sms(pool)
     if config is None:
         raise field_error(
             "send_to", "the SMS gateway is not configured (PUT /api/v1/config/sms first)"
         )
     return config
+
+
+async def attachments_of(request: web.Request, body: CampaignRequest) -> list[dict[str, Any]]:
+    """The campaign's uploaded attachments (a 422 naming any unknown id)."""
+    if not body.attachments:
+        return []
+    if body.send_to not in ("email", "portal_email"):
+        raise field_error("attachments", "only emails carry attachments")
+    rows = await pool_of(request).fetch(
+        "SELECT id, filename, content_type, size FROM attachments WHERE id = ANY($1::bigint[])",
+        body.attachments,
+    )
+    missing = set(body.attachments) - {r["id"] for r in rows}
+    if missing:
+        raise field_error("attachments", f"no attachment with id {', '.join(map(str, missing))}")
+    return [record_to_dict(r) for r in rows]
 
 
 async def context(request: web.Request, body: CampaignRequest) -> dict[str, Any]:
@@ -71,23 +99,26 @@ async def context(request: web.Request, body: CampaignRequest) -> dict[str, Any]
 
 async def compose(request: web.Request, body: CampaignRequest, page_size: int) -> Composed:
     """Validate a campaign body and render it for the first matching people."""
-    source, field = await message_source(request, body)
+    source, where, subject_source = await message_source(request, body)
     config = await channel_config(request, body)
+    attachments = await attachments_of(request, body)
     total, people = await repo.matching_people(
         pool_of(request), body.recipient_type, body.filters, max(page_size, CHECKED_RECIPIENTS)
     )
     variables = await context(request, body)
+    html = body.send_to != "sms"
     rendered: str | None = None
+    subject: str | None = None
     too_long: list[str] = []
     for person in people[:CHECKED_RECIPIENTS]:
+        values = {**variables, "customer": templates.person_context(person)}
         try:
-            text = templates.render(
-                source, {**variables, "customer": templates.person_context(person)}
-            )
+            text = templates.render(source, values, html=html)
+            title = templates.render(subject_source, values)
         except templates.TemplateProblem as exc:
-            raise field_error(field, f"{exc} (for recipient {person['id']})") from None
+            raise field_error(where, f"{exc} (for recipient {person['id']})") from None
         if rendered is None:
-            rendered = text
+            rendered, subject = text, title
         if config is not None and not templates.is_ignored(text):
             parts = segment(text).parts
             if parts > config.max_parts:
@@ -98,7 +129,9 @@ async def compose(request: web.Request, body: CampaignRequest, page_size: int) -
             422,
             f"the message is longer than max_parts={config.max_parts} SMS parts for "
             + ", ".join(too_long[:10]),
-            errors=[{"field": field, "message": m} for m in too_long],
+            errors=[{"field": where, "message": m} for m in too_long],
             kind="message-too-long",
         )
-    return Composed(source, field, total, people[:page_size], rendered, config)
+    return Composed(
+        source, subject_source, total, people[:page_size], rendered, subject, config, attachments
+    )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.campaign.problems import Problem, field_error, from_validation, parse_body, read_json
 from services.campaign.web import json_response, pool_of, state_of
 from shared import config_store, phones, secrets
-from shared.models import CompanyInfo, SmsConfig
+from shared.models import CompanyInfo, EmailConfig, SmsConfig
 from shared.sms_client import Gateway
 from shared.sms_gateway import (
     Classification,
@@ -154,6 +154,38 @@ async def test_sms(request: web.Request) -> web.Response:
     )
 
 
+def _email_view(config: EmailConfig, *, configured: bool) -> dict[str, Any]:
+    data = config.model_dump(mode="json")
+    if data["password"]:
+        data["password"] = secrets.MASK
+    data["configured"] = configured
+    return data
+
+
+async def get_email(request: web.Request) -> web.Response:
+    """``GET /config/email``: the SMTP settings, password masked."""
+    stored = await config_store.load_email(pool_of(request))
+    return json_response(_email_view(stored or EmailConfig(), configured=stored is not None))
+
+
+async def put_email(request: web.Request) -> web.Response:
+    """``PUT /config/email``: replace the SMTP settings; a masked password sent back is kept."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise field_error("body", "expected a JSON object")
+    data.pop("configured", None)
+    pool = pool_of(request)
+    stored = await config_store.load(pool, config_store.EMAIL)
+    if data.get("password") == secrets.MASK:
+        data["password"] = (stored or {}).get("password", "")
+    try:
+        config = EmailConfig.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    await config_store.save(pool, config_store.EMAIL, config.model_dump(mode="json"))
+    return json_response(_email_view(config, configured=True))
+
+
 async def get_company(request: web.Request) -> web.Response:
     """``GET /config/company``: the details templates see as ``company``."""
     stored = await config_store.load(pool_of(request), config_store.COMPANY)
@@ -174,6 +206,8 @@ def routes() -> list[web.RouteDef]:
         web.put("/config/sms", put_sms),
         web.post("/config/sms/resume", resume_sms),
         web.post("/config/sms/test", test_sms),
+        web.get("/config/email", get_email),
+        web.put("/config/email", put_email),
         web.get("/config/company", get_company),
         web.put("/config/company", put_company),
     ]

@@ -56,10 +56,14 @@ def _conditions(request: web.Request, channel: str) -> tuple[str, list[Any]]:
     return " AND ".join(conditions), args
 
 
-async def list_sms(request: web.Request) -> web.Response:
-    """``GET /logs/sms``: newest first."""
+def _channel(request: web.Request) -> str:
+    return "email" if request.path.rstrip("/").split("/logs/")[1].startswith("email") else "sms"
+
+
+async def list_log(request: web.Request) -> web.Response:
+    """``GET /logs/sms`` and ``GET /logs/email``: one row per message, newest first."""
     limit, offset = page(request)
-    where, args = _conditions(request, "sms")
+    where, args = _conditions(request, _channel(request))
     pool = pool_of(request)
     rows = await pool.fetch(
         f"SELECT {LOG_COLUMNS} FROM messages WHERE {where}"
@@ -70,18 +74,20 @@ async def list_sms(request: web.Request) -> web.Response:
     return json_response({"items": [dict(r.items()) for r in rows], "total": total})
 
 
-async def get_sms(request: web.Request) -> web.Response:
-    """``GET /logs/sms/{id}``: the row, its text, attempts and the gateway's answer."""
+async def get_log(request: web.Request) -> web.Response:
+    """``GET /logs/sms/{id}`` (and email): the row, its text, attempts and the answer."""
+    channel = _channel(request)
     raw = request.match_info["id"]
     if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise Problem(404, f"no SMS with id {raw}")
+        raise Problem(404, f"no {channel} message with id {raw}")
     row = await pool_of(request).fetchrow(
-        f"SELECT {LOG_COLUMNS}, text, gateway_request, gateway_answer, batch_id, expires_at"
-        " FROM messages WHERE channel = 'sms' AND id = $1",
+        f"SELECT {LOG_COLUMNS}, subject, text, gateway_request, gateway_answer, batch_id,"
+        " expires_at, attachments, documents FROM messages WHERE channel = $1 AND id = $2",
+        channel,
         int(raw),
     )
     if row is None:
-        raise Problem(404, f"no SMS with id {raw}")
+        raise Problem(404, f"no {channel} message with id {raw}")
     return json_response(dict(row.items()))
 
 
@@ -100,7 +106,9 @@ async def list_dead_letters(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     """The log routes."""
     return [
-        web.get("/logs/sms", list_sms),
-        web.get("/logs/sms/{id}", get_sms),
+        web.get("/logs/sms", list_log),
+        web.get("/logs/sms/{id}", get_log),
+        web.get("/logs/email", list_log),
+        web.get("/logs/email/{id}", get_log),
         web.get("/dead-letters", list_dead_letters),
     ]

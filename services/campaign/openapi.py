@@ -18,11 +18,12 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from services.campaign import directory, domain, history, logs, problems
+from services.campaign import access, directory, domain, history, limits, logs, problems, tokens
 from services.campaign import web as helpers
 from services.campaign.campaigns import TestRequest
 from services.campaign.gateway_config import TestSms
 from services.campaign.templates_api import TemplateBody
+from services.campaign.tokens import TokenRequest
 from shared.models import CampaignRequest, CompanyInfo, Filters, Person, SmsConfig
 from shared.periods import PERIODS
 
@@ -332,6 +333,7 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
                 },
             }
         ),
+        **tokens.answer_schemas(),
     }
 
 
@@ -482,6 +484,15 @@ OPERATIONS: tuple[Op, ...] = (
            params=PAGE),
     ),
     *tagged(
+        "tokens",
+        Op("POST /tokens", "Create an API token (its secret is shown only here)", "TokenCreated",
+           201, body=TokenRequest),
+        Op("GET /tokens", "List API tokens (no secrets)", "TokenList", params=PAGE),
+        Op("DELETE /tokens/{id}", "Revoke a token", None, 204,
+           description="Other API processes may accept it for up to"
+           f" {tokens.CACHE_SECONDS:g} seconds more (token lookups are cached)."),
+    ),
+    *tagged(
         "callbacks",
         Op("GET /callbacks/bulksms", "BulkSMS delivery report push", None, public=True,
            media_type="text/plain", errors=(403,),
@@ -546,7 +557,12 @@ def _operation(op: Op) -> Schema:
     if op.public:
         operation["security"] = []
     else:
-        errors.add(401)
+        errors |= {401, 403}
+        rule = access.RULES.get((op.method, op.path))
+        if rule is not None:
+            operation["x-herald-roles"] = [r for r in access.ROLES if r in rule.roles]
+    if (op.method, op.path) in limits.RATE_LIMITED:
+        errors.add(429)
     success: Schema = {"description": _DESCRIPTIONS[op.status]}
     if op.answer is not None:
         success["content"] = {op.media_type: {"schema": ref(op.answer)}}
@@ -625,7 +641,8 @@ def document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "HERALD_API_TOKEN",
+                    "description": "HERALD_API_TOKEN (the bootstrap admin token) or a"
+                    " token made with POST /tokens",
                 }
             },
         },

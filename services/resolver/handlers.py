@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
 from services.resolver import repo
-from services.resolver.domain import sms_rows
+from services.resolver.domain import Content, rows_for
 from shared import amqp, config_store, topology
 from shared.db import Pool
 from shared.models import Filters
-from shared.schemas import ResolveCampaign, SmsJob
+from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 # After a failure (database down...) wait before handing the event back, so that an outage
 # does not spin through the queue's delivery limit in a second.
 FAILURE_BACKOFF_SECONDS = 5.0
+# A portal message is stored, not sent over a network: it only waits while senders are down.
+PORTAL_EXPIRY_DAYS = 30
 
 
 class Interrupted(Exception):
@@ -81,18 +84,72 @@ class Resolver:
             )
             if not batch:
                 break
-            await self._publish(
-                SmsJob(message_id=mid, campaign_id=campaign_id, to=to, text=text, expires_at=exp)
-                for mid, to, text, exp in batch
-            )
+            await self._publish(campaign_id, batch)
             published += len(batch)
-            after = batch[-1][0]
+            after = batch[-1].id
         log.info("campaign %s resumed: %d jobs published again", campaign_id, published)
 
-    async def _publish(self, jobs: Iterable[SmsJob]) -> None:
-        await asyncio.gather(
-            *(amqp.publish(self.exchange, topology.SMS.routing_key, job) for job in jobs)
+    async def _publish(self, campaign_id: int, pending: Iterable[repo.Pending]) -> None:
+        await asyncio.gather(*(self._publish_one(campaign_id, p) for p in pending))
+
+    async def _publish_one(self, campaign_id: int, pending: repo.Pending) -> None:
+        job: SmsJob | DeliveryJob
+        if pending.channel == "sms":
+            job = SmsJob(
+                message_id=pending.id,
+                campaign_id=campaign_id,
+                to=pending.recipient,
+                text=pending.text,
+                expires_at=pending.expires_at,
+            )
+        else:
+            job = DeliveryJob(
+                message_id=pending.id,
+                campaign_id=campaign_id,
+                channel="email" if pending.channel == "email" else "portal",
+                to=pending.recipient,
+                expires_at=pending.expires_at,
+            )
+        lane = topology.CHANNEL_LANES[pending.channel]
+        await amqp.publish(self.exchange, lane.routing_key, job)
+
+    async def _content(self, campaign: dict[str, Any]) -> tuple[Content, dict[str, datetime]]:
+        """What the campaign sends, and until when each of its channels may try."""
+        request = campaign["request"] or {}
+        created = campaign["created_at"]
+        expiry: dict[str, datetime] = {"portal": created + timedelta(days=PORTAL_EXPIRY_DAYS)}
+        max_parts = 4
+        if campaign["send_to"] == "sms":
+            sms = await config_store.load_sms(self.pool)
+            if sms is None:
+                raise RuntimeError("the SMS gateway is not configured")
+            expiry["sms"] = created + timedelta(days=sms.expiry_days)
+            max_parts = sms.max_parts
+        if campaign["send_to"] in ("email", "portal_email"):
+            email = await config_store.load_email(self.pool)
+            if email is None:
+                raise RuntimeError("the email server is not configured")
+            expiry["email"] = created + timedelta(days=email.expiry_days)
+        extra = {
+            "company": await config_store.load_company(self.pool),
+            "campaign": {
+                "id": campaign["id"],
+                "subject": campaign["subject"],
+                "created_at": created.isoformat(),
+            },
+        }
+        content = Content(
+            message=campaign["message"],
+            subject=campaign["subject"],
+            send_to_billing_email=bool(request.get("send_to_billing_email")),
+            attachments=tuple(request.get("attachments") or ()),
+            wants_documents=bool(request.get("attach_financial_documents")),
+            only_if_documents=bool(request.get("only_if_financial_documents_exist")),
+            max_parts=max_parts,
+            region=self.settings.default_region,
+            extra=extra,
         )
+        return content, expiry
 
     async def resolve(self, campaign_id: int) -> None:
         """Expand one campaign from its cursor to the end, publishing a job per new row."""
@@ -102,18 +159,8 @@ class Resolver:
         if not await repo.start(self.pool, campaign_id):
             log.info("campaign %s is closed; nothing to resolve", campaign_id)
             return
-        config = await config_store.load_sms(self.pool)
-        if config is None:
-            raise RuntimeError("the SMS gateway is not configured")
-        context = {
-            "company": await config_store.load_company(self.pool),
-            "campaign": {
-                "id": campaign_id,
-                "subject": campaign["subject"],
-                "created_at": campaign["created_at"].isoformat(),
-            },
-        }
-        expires_at = campaign["created_at"] + timedelta(days=config.expiry_days)
+        content, expiry = await self._content(campaign)
+        document_types = list((campaign["request"] or {}).get("attach_financial_documents") or [])
         filters = Filters.model_validate(campaign["filters"])
         cursor = campaign["resolve_cursor"]
         published = 0
@@ -129,30 +176,23 @@ class Resolver:
             )
             if not people:
                 break
+            documents = await repo.documents_for(
+                self.pool, [p["id"] for p in people], document_types
+            )
             rows = [
                 row
                 for person in people
-                for row in sms_rows(
-                    person,
-                    campaign["message"],
-                    context,
-                    region=self.settings.default_region,
-                    max_parts=config.max_parts,
+                for row in rows_for(
+                    campaign["send_to"], person, content, documents.get(person["id"], ())
                 )
             ]
             count, pending = await repo.store_rows(
-                self.pool, campaign_id, campaign["recipient_type"], "sms", rows, expires_at
+                self.pool, campaign_id, campaign["recipient_type"], rows, expiry
             )
-            jobs = [
-                SmsJob(
-                    message_id=mid, campaign_id=campaign_id, to=to, text=text, expires_at=expires_at
-                )
-                for mid, to, text in pending
-            ]
             # Every confirm before the cursor moves: a crash replays this batch, and the
             # ledger turns the replay into no new rows and at most duplicate jobs it drops.
-            await self._publish(jobs)
-            published += len(jobs)
+            await self._publish(campaign_id, pending)
+            published += len(pending)
             still_open, cursor = await repo.advance(
                 self.pool, campaign_id, cursor, people[-1]["id"], len(people), count
             )

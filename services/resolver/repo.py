@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ async def load_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
     """The campaign, or None."""
     row = await pool.fetchrow(
         "SELECT id, recipient_type, filters, send_to, subject, message, status, created_at,"
-        " resolve_cursor, resolved_at FROM campaigns WHERE id = $1",
+        " resolve_cursor, resolved_at, request FROM campaigns WHERE id = $1",
         campaign_id,
     )
     return record_to_dict(row) if row else None
@@ -52,49 +54,92 @@ async def people_after(
     return [record_to_dict(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A ledger row still to be sent: what its job carries."""
+
+    id: int
+    channel: str
+    recipient: str
+    text: str
+    expires_at: datetime
+
+
 async def store_rows(
     pool: Pool,
     campaign_id: int,
     kind: RecipientType,
-    channel: str,
     rows: list[Row],
-    expires_at: datetime,
-) -> tuple[int, list[tuple[int, str, str]]]:
+    expires_at: dict[str, datetime],
+) -> tuple[int, list[Pending]]:
     """Insert the rows (existing ones are kept). Returns how many rows these people have,
-    and every still-new one as (id, recipient, text): the jobs to publish, including any
-    that a crash left unpublished.
+    and every still-new one: the jobs to publish, including any that a crash left
+    unpublished.
     """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """
             INSERT INTO messages (channel, campaign_id, recipient_kind, customer_id, recipient,
-                                  text, status, error, expires_at)
-            SELECT $1, $2, $3, r.customer_id, r.recipient, r.text, r.status, r.error, $4
-              FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
-                AS r(customer_id, recipient, text, status, error)
+                                  subject, text, status, error, attachments, documents,
+                                  expires_at)
+            SELECT r.channel, $1, $2, r.customer_id, r.recipient, r.subject, r.text, r.status,
+                   r.error, r.attachments::jsonb, r.documents::jsonb, r.expires_at
+              FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                          $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+                AS r(channel, customer_id, recipient, subject, text, status, error,
+                     attachments, documents, expires_at)
             ON CONFLICT (campaign_id, customer_id, channel, recipient)
                WHERE campaign_id IS NOT NULL DO NOTHING
             """,
-            channel,
             campaign_id,
             kind,
-            expires_at,
+            [r.channel for r in rows],
             [r.customer_id for r in rows],
             [r.recipient for r in rows],
+            [r.subject for r in rows],
             [r.text for r in rows],
             [r.status for r in rows],
             [r.error for r in rows],
+            [json.dumps(list(r.attachments)) for r in rows],
+            [json.dumps(list(r.documents)) for r in rows],
+            [expires_at[r.channel] for r in rows],
         )
         stored = await conn.fetch(
-            "SELECT id, recipient, text, status FROM messages"
-            " WHERE campaign_id = $1 AND channel = $2 AND customer_id = ANY($3::bigint[])"
-            " ORDER BY id",
+            "SELECT id, channel, recipient, text, status, expires_at FROM messages"
+            " WHERE campaign_id = $1 AND customer_id = ANY($2::bigint[]) ORDER BY id",
             campaign_id,
-            channel,
             sorted({r.customer_id for r in rows}),
         )
-    pending = [(r["id"], r["recipient"], r["text"]) for r in stored if r["status"] == "new"]
+    pending = [
+        Pending(r["id"], r["channel"], r["recipient"], r["text"], r["expires_at"])
+        for r in stored
+        if r["status"] == "new"
+    ]
     return len(stored), pending
+
+
+async def documents_for(
+    pool: Pool, customer_ids: list[int], types: list[str]
+) -> dict[int, list[int]]:
+    """The financial documents to attach, per customer: unpaid invoices and proforma
+    invoices (any date), and payments of the last 30 days."""
+    if not types:
+        return {}
+    rows = await pool.fetch(
+        """
+        SELECT customer_id, id FROM documents
+         WHERE customer_id = ANY($1::bigint[]) AND type = ANY($2::text[])
+           AND ((type IN ('invoice', 'proforma_invoice') AND status <> 'paid')
+                OR (type = 'payment' AND date >= current_date - 30))
+         ORDER BY customer_id, date, id
+        """,
+        customer_ids,
+        types,
+    )
+    found: dict[int, list[int]] = {}
+    for row in rows:
+        found.setdefault(row["customer_id"], []).append(row["id"])
+    return found
 
 
 async def advance(
@@ -140,13 +185,15 @@ async def finish(pool: Pool, campaign_id: int) -> bool:
 
 async def new_messages_after(
     pool: Pool, campaign_id: int, after_id: int, limit: int
-) -> list[tuple[int, str, str, datetime]]:
+) -> list[Pending]:
     """Messages of a campaign still ``new``, in id order after ``after_id`` (keyset paging)."""
     rows = await pool.fetch(
-        "SELECT id, recipient, text, expires_at FROM messages"
+        "SELECT id, channel, recipient, text, expires_at FROM messages"
         " WHERE campaign_id = $1 AND status = 'new' AND id > $2 ORDER BY id LIMIT $3",
         campaign_id,
         after_id,
         limit,
     )
-    return [(r["id"], r["recipient"], r["text"], r["expires_at"]) for r in rows]
+    return [
+        Pending(r["id"], r["channel"], r["recipient"], r["text"], r["expires_at"]) for r in rows
+    ]

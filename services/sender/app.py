@@ -1,4 +1,4 @@
-"""Wiring of a sender: broker consumers that run only while the gateway is enabled."""
+"""Wiring of a sender: per-channel consumers that run only while their channel is usable."""
 
 from __future__ import annotations
 
@@ -10,59 +10,70 @@ import math
 from datetime import UTC, datetime
 
 import asyncpg
-from aio_pika.abc import AbstractQueue, ConsumerTag
+from aio_pika.abc import AbstractQueue, AbstractRobustChannel, ConsumerTag
 
 from services.sender.handlers import Sender
+from services.sender.portal import PortalDriver
+from services.sender.sms import SmsDriver
+from services.sender.smtp import EmailDriver
 from shared import amqp, config_store, db, service, topology
-from shared.models import SmsConfig
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Configuration changes arrive by NOTIFY; this poll only covers a lost listener connection.
 CONFIG_POLL_SECONDS = 15.0
-# The test lane is tiny: a few test sends at a time, never waiting behind the mass lane.
+# Test sends have their own small lanes: a few at a time, never behind a mass campaign.
 TEST_PREFETCH = 8
 
 
 class Consumers:
-    """Starts and stops consuming the job lanes as the gateway is enabled or disabled."""
+    """The consumers of one channel's lanes, started and stopped as the channel is usable."""
 
     def __init__(
-        self, sender: Sender, queues: dict[topology.JobLane, AbstractQueue], prefetch: int
+        self,
+        name: str,
+        sender: Sender,
+        channel: AbstractRobustChannel,
+        queues: dict[topology.JobLane, AbstractQueue],
+        prefetch: int,
+        in_flight: amqp.InFlight,
     ) -> None:
+        self.name = name
         self.sender = sender
+        self.channel = channel
         self.queues = queues
         self.prefetch = prefetch
+        self.in_flight = in_flight
         self._qos = prefetch
-        self.in_flight = amqp.InFlight()
         self._tags: dict[topology.JobLane, ConsumerTag] = {}
 
-    async def start(self, config: SmsConfig) -> None:
-        await self.tune(config)
-        for lane, queue in self.queues.items():
-            if lane not in self._tags:
-                handler = functools.partial(self.sender.on_job, lane)
-                self._tags[lane] = await queue.consume(self.in_flight.track(handler))
+    async def run(self, should: bool, rate_per_second: float | None) -> None:
+        """Consume when ``should``; jobs held while waiting for a rate slot stay few."""
+        if should:
+            await self._tune(rate_per_second)
+            for lane, queue in self.queues.items():
+                if lane not in self._tags:
+                    handler = functools.partial(self.sender.on_job, lane)
+                    self._tags[lane] = await queue.consume(self.in_flight.track(handler))
+                    log.info("%s: consuming %s", self.name, lane.queue)
+        else:
+            await self.stop()
 
-    async def tune(self, config: SmsConfig) -> None:
-        """Match the mass lane's prefetch to the rate limit: jobs held while waiting for a
-        send slot are held for at most about a second."""
+    async def _tune(self, rate_per_second: float | None) -> None:
+        # About a second's worth of jobs in hand when a rate limit applies.
         prefetch = self.prefetch
-        if config.rate_per_second is not None:
-            prefetch = max(4, min(prefetch, math.ceil(config.rate_per_second)))
+        if rate_per_second is not None:
+            prefetch = max(4, min(prefetch, math.ceil(rate_per_second)))
         if prefetch != self._qos:
-            await self.queues[topology.SMS].channel.set_qos(prefetch_count=prefetch)
+            await self.channel.set_qos(prefetch_count=prefetch)
             self._qos = prefetch
 
     async def stop(self) -> None:
         for lane, tag in list(self._tags.items()):
             await self.queues[lane].cancel(tag)
             del self._tags[lane]
-
-    @property
-    def running(self) -> bool:
-        return bool(self._tags)
+            log.info("%s: stopped consuming %s (messages wait in the queue)", self.name, lane.queue)
 
 
 async def _listen(dsn: str, changed: asyncio.Event) -> asyncpg.Connection | None:
@@ -75,8 +86,14 @@ async def _listen(dsn: str, changed: asyncio.Event) -> asyncpg.Connection | None
         return None
 
 
-async def watch_config(settings: Settings, pool: db.Pool, consumers: Consumers) -> None:
-    """Follow the SMS configuration; consume only while it exists and is enabled."""
+async def watch_config(
+    settings: Settings,
+    pool: db.Pool,
+    sms: SmsDriver,
+    email: EmailDriver,
+    groups: dict[str, Consumers],
+) -> None:
+    """Follow the channel settings; consume each channel only while it is usable."""
     changed = asyncio.Event()
     listener: asyncpg.Connection | None = None
     while True:
@@ -85,23 +102,17 @@ async def watch_config(settings: Settings, pool: db.Pool, consumers: Consumers) 
             listener = await _listen(settings.database_url, changed)
         wait = CONFIG_POLL_SECONDS
         try:
-            config = await config_store.load_sms(pool)
+            await sms.apply_config(await config_store.load_sms(pool))
             pause = await config_store.sms_pause(pool)
-            await consumers.sender.apply_config(config)
-            consumers.sender.paused = pause is not None
+            sms.paused = pause is not None
             if pause is not None and pause.get("until"):
                 until = datetime.fromisoformat(pause["until"])
                 wait = min(wait, max(0.5, (until - datetime.now(UTC)).total_seconds()))
-            if config is not None and config.enabled and pause is None:
-                if not consumers.running:
-                    await consumers.start(config)
-                    log.info("gateway enabled: consuming")
-                else:
-                    await consumers.tune(config)
-            elif consumers.running:
-                await consumers.stop()
-                why = "paused: " + pause["reason"] if pause else "disabled or not configured"
-                log.info("gateway %s: messages wait in the queue", why)
+            await email.apply_config(await config_store.load_email(pool))
+            await groups["sms"].run(sms.usable(), sms.rate_per_second)
+            await groups["email"].run(email.usable(), email.rate_per_second)
+            await groups["portal"].run(True, None)
+            await groups["test"].run(True, None)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -114,18 +125,34 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     """Send jobs until ``stop`` is set."""
     pool = await db.open_database(settings.database_url, max_size=10)
     connection = await amqp.connect(settings.amqp_url, name="herald-sender")
-    # Prefetch bounds the calls in flight per process: enough to hide gateway latency, small
+    # Prefetch bounds the jobs in hand per process: enough to hide gateway latency, small
     # enough that a crash hands back only a few hundred jobs (each claim-guarded).
     channel, exchange = await amqp.open_channel(connection, prefetch=settings.sender_prefetch)
+    email_channel, _ = await amqp.open_channel(connection, prefetch=settings.sender_prefetch)
+    portal_channel, _ = await amqp.open_channel(connection, prefetch=settings.sender_prefetch)
     test_channel, _ = await amqp.open_channel(connection, prefetch=TEST_PREFETCH)
-    sender = Sender(pool, channel, exchange)
-    queues = {
-        topology.SMS: await topology.get_queue(channel, topology.SMS.queue),
-        topology.SMS_TEST: await topology.get_queue(test_channel, topology.SMS_TEST.queue),
+    sms, email, portal = SmsDriver(pool), EmailDriver(pool), PortalDriver(pool)
+    sender = Sender(pool, channel, exchange, {"sms": sms, "email": email, "portal": portal})
+    in_flight = amqp.InFlight()
+
+    async def group(
+        name: str, on: AbstractRobustChannel, lanes: tuple[topology.JobLane, ...], prefetch: int
+    ) -> Consumers:
+        queues = {lane: await topology.get_queue(on, lane.queue) for lane in lanes}
+        return Consumers(name, sender, on, queues, prefetch, in_flight)
+
+    groups = {
+        "sms": await group("sms", channel, (topology.SMS,), settings.sender_prefetch),
+        "email": await group("email", email_channel, (topology.EMAIL,), settings.sender_prefetch),
+        "portal": await group(
+            "portal", portal_channel, (topology.PORTAL,), settings.sender_prefetch
+        ),
+        "test": await group(
+            "test", test_channel, (topology.SMS_TEST, topology.EMAIL_TEST), TEST_PREFETCH
+        ),
     }
-    consumers = Consumers(sender, queues, settings.sender_prefetch)
-    watcher = asyncio.create_task(watch_config(settings, pool, consumers))
-    service.ready("sender", f"consuming {', '.join(lane.queue for lane in queues)}")
+    watcher = asyncio.create_task(watch_config(settings, pool, sms, email, groups))
+    service.ready("sender", f"lanes {', '.join(lane.queue for lane in topology.LANES)}")
     try:
         await stop.wait()
     finally:
@@ -134,8 +161,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-        await consumers.stop()
-        await consumers.in_flight.wait(seconds=20)
-        await sender.close()
+        for consumers in groups.values():
+            await consumers.stop()
+        await in_flight.wait(seconds=20)
+        await sms.close()
         await connection.close()
         await pool.close()

@@ -61,3 +61,20 @@ def describe_request(request: HttpRequest) -> str:
     if request.body is not None:
         lines += ["", request.body.decode("utf-8", "replace")]
     return "\n".join(lines)
+
+
+def classify_smtp(exc: BaseException) -> Classification:
+    """An SMTP failure: 4xx replies and lost connections retry, 5xx replies are final."""
+    code = getattr(exc, "code", None)
+    refused = getattr(exc, "recipients", None)
+    if code is None and refused:
+        code = getattr(refused[0], "code", None)
+    message = str(getattr(exc, "message", "") or exc)[:300]
+    name = type(exc).__name__
+    if isinstance(code, int) and code >= 500:
+        if name == "SMTPAuthenticationError":
+            return Classification("gateway_paused", f"SMTP {code}: {message}", code, None)
+        return Classification("permanent", f"SMTP {code}: {message}", code, None)
+    if isinstance(code, int) and code >= 400:
+        return Classification("retry", f"SMTP {code}: {message}", code, None)
+    return Classification("retry", f"connection failed: {name}: {message}", None, None)

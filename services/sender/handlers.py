@@ -1,67 +1,48 @@
-"""The sender's consumer: claim, call the gateway, publish the outcome, then ack."""
+"""The sender's job flow, the same for every channel: claim, deliver, publish the outcome,
+then ack."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
 from services.sender import domain, repo
-from services.sender.ratelimit import SharedRateLimiter
-from shared import amqp, config_store, secrets, topology
+from services.sender.drivers import Delivery, Driver, Job
+from shared import amqp, topology
 from shared.db import Pool
-from shared.logs import mask_phone
-from shared.models import SmsConfig
-from shared.schemas import Outcome, SmsJob
-from shared.sms_client import Gateway
-from shared.sms_gateway import Classification, build_request, classify_exception, classify_response
+from shared.logs import mask_email, mask_phone
+from shared.schemas import DeliveryJob, Outcome, SmsJob
+from shared.sms_gateway import classify_exception
 
 log = logging.getLogger(__name__)
 
 
 class Sender:
-    """Sends SMS jobs through the configured gateway; any number of processes may run."""
+    """Handles jobs of every lane with the driver of the lane's channel."""
 
-    def __init__(self, pool: Pool, channel: AbstractRobustChannel, exchange: AbstractExchange):
+    def __init__(
+        self,
+        pool: Pool,
+        channel: AbstractRobustChannel,
+        exchange: AbstractExchange,
+        drivers: dict[str, Driver],
+    ) -> None:
         self.pool = pool
         self.channel = channel
         self.exchange = exchange
-        self.config: SmsConfig | None = None
-        self.gateway: Gateway | None = None
-        self.paused = False
-        self.limiter = SharedRateLimiter(pool, "sms")
-        self._secrets: list[str] = []
-
-    async def apply_config(self, config: SmsConfig | None) -> None:
-        """Use a new gateway configuration from now on (in-flight calls finish on the old)."""
-        if config == self.config:
-            return
-        old, self.config = self.gateway, config
-        self.gateway = Gateway(config) if config is not None else None
-        self._secrets = (
-            secrets.secret_values(config.payload, config.headers, url=str(config.url))
-            if config
-            else []
-        )
-        if old is not None:
-            asyncio.get_running_loop().call_later(
-                old.config.timeout_seconds + 1, lambda: asyncio.ensure_future(old.close())
-            )
-
-    async def close(self) -> None:
-        """Close the gateway connections."""
-        if self.gateway is not None:
-            await self.gateway.close()
+        self.drivers = drivers
 
     async def on_job(self, lane: topology.JobLane, message: AbstractIncomingMessage) -> None:
         """Handle one delivery; it is acked only once its outcome or retry is confirmed."""
+        model = SmsJob if lane in (topology.SMS, topology.SMS_TEST) else DeliveryJob
         try:
-            job = SmsJob.model_validate_json(message.body)
+            job: Job = model.model_validate_json(message.body)
         except ValidationError as exc:
-            await amqp.dead_letter(self.channel, message, f"invalid SMS job: {exc}")
+            await amqp.dead_letter(self.channel, message, f"invalid {lane.queue} job: {exc}")
             return
         try:
             await self._handle(lane, job)
@@ -73,32 +54,23 @@ class Sender:
             return
         await message.ack()
 
-    async def _handle(self, lane: topology.JobLane, job: SmsJob) -> None:
+    async def _handle(self, lane: topology.JobLane, job: Job) -> None:
         now = datetime.now(UTC)
         if job.expires_at <= now:
             await self._outcome(job, "expired", error="not sent before expiry")
             return
-        config, gateway = self.config, self.gateway
-        if config is None or gateway is None or not config.enabled or self.paused:
+        driver = self.drivers[job.channel if isinstance(job, DeliveryJob) else "sms"]
+        if not driver.usable():
             # Sending was switched off after this job was delivered: wait in a retry tier.
             await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
             return
         # Claim only when a connection is free: a message claimed is a message about to be
-        # handed to the gateway, so a cancel or pause catches everything still waiting.
-        async with gateway.capacity:
-            await self._send(lane, job, config, gateway, now)
+        # handed over, so a cancel or pause catches everything still waiting.
+        async with driver.capacity:
+            await self._send(lane, job, driver, now)
 
-    async def _send(
-        self,
-        lane: topology.JobLane,
-        job: SmsJob,
-        config: SmsConfig,
-        gateway: Gateway,
-        now: datetime,
-    ) -> None:
-        claim = await repo.claim(
-            self.pool, job.message_id, domain.claim_lease(config.timeout_seconds)
-        )
+    async def _send(self, lane: topology.JobLane, job: Job, driver: Driver, now: datetime) -> None:
+        claim = await repo.claim(self.pool, job.message_id, driver.lease)
         if claim.result in ("final", "missing", "held"):
             # Already done (a redelivery, a duplicate job), or its campaign is paused (the
             # resume republishes it): no call.
@@ -107,69 +79,48 @@ class Sender:
             await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
             return
         try:
-            request = build_request(
-                method=config.method,
-                url=str(config.url),
-                content_type=config.content_type,
-                payload=config.payload,
-                headers=config.headers,
-                to=job.to,
-                message=job.text,
-                message_id=job.message_id,
-            )
-        except ValueError as exc:
-            await self._outcome(job, "error", error=f"gateway configuration: {exc}")
-            return
-        stored_request = secrets.redact(domain.describe_request(request), self._secrets)
-        answer: str | None = None
-        if config.rate_per_second is not None:
-            # Right before the call, so the gateway sees the slots' spacing. The wait is short
-            # (prefetch is tuned to the rate), well within the claim's lease.
-            await self.limiter.acquire(config.rate_per_second)
-        try:
-            status, body = await gateway.send(request)
-            answer = secrets.redact(f"HTTP {status}\n{body}", self._secrets)
-            verdict: Classification = classify_response(status, body, config.success_text, now=now)
+            delivery = await driver.deliver(job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            verdict = classify_exception(exc)
+            verdict = (
+                domain.classify_smtp(exc) if driver.channel == "email" else classify_exception(exc)
+            )
+            delivery = Delivery(verdict)
+        verdict = delivery.verdict
         action = domain.decide(verdict, attempt=claim.attempts, now=now, expires_at=job.expires_at)
-        reason = secrets.redact(action.reason, self._secrets) if action.reason else None
+        reason = driver.redact(action.reason) if action.reason else None
         if action.kind == "retry":
             delay = action.delay_s
             if verdict.verdict == "gateway_paused":
-                await self._pause(reason or "gateway refuses all messages", verdict, now)
+                await driver.paused_by(delivery, now)
                 delay = topology.RETRY_DELAYS_S[0]  # the pause, not the tier, holds it back
-            await repo.release(self.pool, job.message_id, claim.attempts, reason or "", answer)
+            await repo.release(
+                self.pool, job.message_id, claim.attempts, reason or "", delivery.answer
+            )
             await self._retry(lane, job.model_copy(update={"attempt": claim.attempts}), delay)
             return
         await self._outcome(
             job,
             action.kind,
             error=reason,
-            request=stored_request,
-            answer=answer,
+            request=delivery.request,
+            answer=delivery.answer,
             batch_id=verdict.batch_id,
             attempt=claim.attempts,
         )
         if action.kind != "sent":
-            log.info("message %s to %s: %s", job.message_id, mask_phone(job.to), reason)
+            masked = mask_phone(job.to) if isinstance(job, SmsJob) else mask_email(job.to)
+            log.info("message %s to %s: %s", job.message_id, masked, reason)
 
-    async def _pause(self, reason: str, verdict: Classification, now: datetime) -> None:
-        self.paused = True
-        until = now + timedelta(seconds=verdict.retry_after) if verdict.retry_after else None
-        await config_store.pause_sms(self.pool, reason, until)
-        log.warning("gateway paused: %s (until %s)", reason, until or "resumed by an operator")
-
-    async def _retry(self, lane: topology.JobLane, job: SmsJob, delay_s: int) -> None:
+    async def _retry(self, lane: topology.JobLane, job: Job, delay_s: int) -> None:
         await self.exchange.publish(
             amqp.json_message(job), routing_key=lane.retry_routing_key(delay_s), mandatory=True
         )
 
     async def _outcome(
         self,
-        job: SmsJob,
+        job: Job,
         status: domain.ActionKind,
         *,
         error: str | None = None,
@@ -182,6 +133,7 @@ class Sender:
         outcome = Outcome(
             message_id=job.message_id,
             campaign_id=job.campaign_id,
+            channel=job.channel if isinstance(job, DeliveryJob) else "sms",
             status=status,
             error=error,
             gateway_request=request,

@@ -1,0 +1,158 @@
+"""Files that emails carry: uploaded attachments and customers' financial documents."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+from urllib.parse import unquote
+
+import filetype
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from services.campaign.problems import Problem, field_error, from_validation, read_json
+from services.campaign.web import json_response, pool_of
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENTS = 1000
+# Types an operator may attach; anything else (executables...) is refused.
+ALLOWED_TYPES = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/zip",
+    "text/plain",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def sniff(data: bytes, declared: str | None) -> str:
+    """The content type from the bytes themselves; text only when it decodes as UTF-8."""
+    kind = filetype.guess(data)
+    if kind is not None:
+        return str(kind.mime)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    return "text/csv" if declared == "text/csv" else "text/plain"
+
+
+async def upload(request: web.Request) -> web.Response:
+    """``POST /attachments``: one multipart file field; answers its id."""
+    if not request.content_type.startswith("multipart/"):
+        raise Problem(415, "expected multipart/form-data with a file field")
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and not (isinstance(part, BodyPartReader) and part.filename):
+        part = await reader.next()
+    if part is None:
+        raise field_error("file", "no file in the upload")
+    assert isinstance(part, BodyPartReader)
+    data = bytearray()
+    while chunk := await part.read_chunk(64 * 1024):
+        data += chunk
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise Problem(413, f"attachments are limited to {MAX_ATTACHMENT_BYTES} bytes")
+    if not data:
+        raise field_error("file", "the file is empty")
+    content_type = sniff(bytes(data), part.headers.get("Content-Type"))
+    if content_type not in ALLOWED_TYPES:
+        raise field_error("file", f"files of type {content_type} cannot be attached")
+    # aiohttp's client percent-encodes non-ASCII names; browsers send them raw.
+    filename = unquote(part.filename or "attachment")[:255]
+    attachment_id = await pool_of(request).fetchval(
+        "INSERT INTO attachments (filename, content_type, size, data) VALUES ($1, $2, $3, $4)"
+        " RETURNING id",
+        filename,
+        content_type,
+        len(data),
+        bytes(data),
+    )
+    return json_response(
+        {
+            "id": attachment_id,
+            "filename": filename,
+            "content_type": content_type,
+            "size": len(data),
+        },
+        status=201,
+    )
+
+
+class Document(BaseModel):
+    """A customer's financial document (invoice, proforma invoice, payment) and its PDF."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    customer_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    type: Literal["invoice", "proforma_invoice", "payment"]
+    number: Annotated[str, Field(min_length=1, max_length=100)]
+    date: date
+    amount: Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+    status: Annotated[str, Field(max_length=50)] = ""
+    filename: Annotated[str, Field(max_length=255)] = ""
+    pdf: Annotated[str, Field(min_length=1, max_length=14_000_000, description="base64")]
+
+
+_DOCUMENTS = TypeAdapter(list[Document])
+
+
+async def upsert_documents(request: web.Request) -> web.Response:
+    """``PUT /documents``: bulk upsert by id, each with its PDF in base64."""
+    data = await read_json(request)
+    if not isinstance(data, list):
+        raise field_error("body", "expected a JSON array of documents")
+    if len(data) > MAX_DOCUMENTS:
+        raise field_error("body", f"at most {MAX_DOCUMENTS} documents per call")
+    try:
+        documents = _DOCUMENTS.validate_python(data)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    pdfs = []
+    for index, document in enumerate(documents):
+        try:
+            pdf = base64.b64decode(document.pdf, validate=True)
+        except (binascii.Error, ValueError):
+            raise field_error(f"[{index}].pdf", "not valid base64") from None
+        if not pdf.startswith(b"%PDF"):
+            raise field_error(f"[{index}].pdf", "not a PDF document")
+        pdfs.append(pdf)
+    await pool_of(request).executemany(
+        """
+        INSERT INTO documents (id, customer_id, type, number, date, amount, status, filename, pdf)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id,
+            type = EXCLUDED.type, number = EXCLUDED.number, date = EXCLUDED.date,
+            amount = EXCLUDED.amount, status = EXCLUDED.status, filename = EXCLUDED.filename,
+            pdf = EXCLUDED.pdf, updated_at = now()
+        """,
+        [
+            (
+                d.id,
+                d.customer_id,
+                d.type,
+                d.number,
+                d.date,
+                d.amount,
+                d.status,
+                d.filename or f"{d.type}-{d.number}.pdf",
+                pdf,
+            )
+            for d, pdf in zip(documents, pdfs, strict=True)
+        ],
+    )
+    return json_response({"upserted": len(documents)})
+
+
+def routes() -> list[web.RouteDef]:
+    """The file routes."""
+    return [web.post("/attachments", upload), web.put("/documents", upsert_documents)]

@@ -1,0 +1,60 @@
+"""The customer portal inbox: what portal campaigns left for a customer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.campaign.problems import Problem
+from services.campaign.web import json_response, page, pool_of
+from shared.db import record_to_dict
+
+
+def _ids(request: web.Request, *names: str) -> list[int]:
+    values = []
+    for name in names:
+        raw = request.match_info[name]
+        if not raw.isdigit() or not 0 < int(raw) < 2**63:
+            raise Problem(404, f"no such {name.replace('_', ' ')}: {raw}")
+        values.append(int(raw))
+    return values
+
+
+async def inbox(request: web.Request) -> web.Response:
+    """``GET /portal/customers/{id}/messages``: newest first."""
+    [customer_id] = _ids(request, "id")
+    limit, offset = page(request)
+    pool = pool_of(request)
+    rows = await pool.fetch(
+        "SELECT id, subject, body, created_at, read_at, message_id FROM portal_messages"
+        " WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        customer_id,
+        limit,
+        offset,
+    )
+    total = await pool.fetchval(
+        "SELECT count(*) FROM portal_messages WHERE customer_id = $1", customer_id
+    )
+    return json_response({"items": [record_to_dict(r) for r in rows], "total": total})
+
+
+async def mark_read(request: web.Request) -> web.Response:
+    """``POST /portal/customers/{id}/messages/{message_id}/read``."""
+    customer_id, message_id = _ids(request, "id", "message_id")
+    row = await pool_of(request).fetchrow(
+        "UPDATE portal_messages SET read_at = coalesce(read_at, now())"
+        " WHERE customer_id = $1 AND id = $2"
+        " RETURNING id, subject, body, created_at, read_at, message_id",
+        customer_id,
+        message_id,
+    )
+    if row is None:
+        raise Problem(404, f"no message {message_id} for customer {customer_id}")
+    return json_response(record_to_dict(row))
+
+
+def routes() -> list[web.RouteDef]:
+    """The portal routes."""
+    return [
+        web.get("/portal/customers/{id}/messages", inbox),
+        web.post("/portal/customers/{id}/messages/{message_id}/read", mark_read),
+    ]

@@ -1,0 +1,220 @@
+"""API tokens: ``POST /tokens``, ``GET /tokens``, ``DELETE /tokens/{id}``, their SQL, and the
+cached lookup the authentication middleware uses.
+
+A token is ``hrd_`` and 32 random bytes (urlsafe base64), shown once when it is made. Only its
+SHA-256 is stored: with 256 bits of entropy a token cannot be found from its hash, so a fast
+unsalted hash is enough, and a slow password hash would only cost every request time. A token
+is looked up by its hash (an index probe whose timing depends on the hash alone), then the
+stored hash is compared with ``hmac.compare_digest``.
+
+Lookups (found or not) are cached in the process for ``CACHE_SECONDS``, so most requests cost
+no database round trip. Revoking drops the token from the cache of the process that handled the
+``DELETE`` at once; any other API process honours a revoked token for at most ``CACHE_SECONDS``
+more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.campaign.access import Principal, Role
+from services.campaign.problems import Problem, parse_body
+from services.campaign.web import json_response, page, pool_of
+from shared.db import Pool, record_to_dict
+from shared.models import Id
+
+TOKEN_PREFIX = "hrd_"
+PREFIX_SHOWN = len(TOKEN_PREFIX) + 6
+CACHE_SECONDS = 5.0
+CACHE_ENTRIES = 4096
+VIEW_COLUMNS = "id, name, role, partner_id, prefix, created_at, last_used_at, revoked_at"
+
+
+def token_hash(token: str) -> bytes:
+    """The SHA-256 of a token, as stored."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def new_token() -> str:
+    """A fresh secret token."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+async def lookup(pool: Pool, digest: bytes) -> Principal | None:
+    """The live token with this hash (noting that it was used), or None."""
+    row = await pool.fetchrow(
+        "UPDATE api_tokens SET last_used_at = now()"
+        " WHERE token_hash = $1 AND revoked_at IS NULL"
+        " RETURNING id, role, partner_id, name, token_hash",
+        digest,
+    )
+    if row is None or not hmac.compare_digest(bytes(row["token_hash"]), digest):
+        return None
+    return Principal(
+        token_id=row["id"], role=row["role"], partner_id=row["partner_id"], name=row["name"]
+    )
+
+
+class TokenStore:
+    """Token lookups with a short in-process cache of hits and misses."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS, entries: int = CACHE_ENTRIES) -> None:
+        self.ttl = ttl
+        self.entries = entries
+        self._cache: OrderedDict[bytes, tuple[float, Principal | None]] = OrderedDict()
+
+    async def principal(self, request: web.Request, digest: bytes) -> Principal | None:
+        """The principal of the token with this hash, or None (unknown or revoked)."""
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            self._cache.move_to_end(digest)
+            return cached[1]
+        found = await lookup(pool_of(request), digest)
+        self._cache[digest] = (now + self.ttl, found)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > self.entries:
+            self._cache.popitem(last=False)
+        return found
+
+    def forget(self, token_id: int) -> None:
+        """Drop a revoked token from the cache now."""
+        for digest, (_, principal) in list(self._cache.items()):
+            if principal is not None and principal.token_id == token_id:
+                del self._cache[digest]
+
+
+# request[STORE]: the process's TokenStore (set by auth.py), so a revocation reaches its cache.
+STORE = web.RequestKey("token_store", TokenStore)
+
+
+class TokenRequest(BaseModel):
+    """The body of ``POST /tokens``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    partner_id: Id | None = None
+    name: Annotated[str, Field(max_length=200)] = ""
+
+
+def _token_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise Problem(404, f"no token with id {raw}")
+    return int(raw)
+
+
+async def create(request: web.Request) -> web.Response:
+    """``POST /tokens``: a new token; its secret is in this answer and nowhere else, ever."""
+    body = await parse_body(request, TokenRequest)
+    token = new_token()
+    row = await pool_of(request).fetchrow(
+        "INSERT INTO api_tokens (name, role, partner_id, token_hash, prefix)"
+        f" VALUES ($1, $2, $3, $4, $5) RETURNING {VIEW_COLUMNS}",
+        body.name,
+        body.role,
+        body.partner_id,
+        token_hash(token),
+        token[:PREFIX_SHOWN],
+    )
+    return json_response({**record_to_dict(row), "token": token}, status=201)
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    """``GET /tokens``: every token, revoked ones included, without secrets."""
+    limit, offset = page(request)
+    pool = pool_of(request)
+    rows = await pool.fetch(
+        f"SELECT {VIEW_COLUMNS} FROM api_tokens ORDER BY id LIMIT $1 OFFSET $2", limit, offset
+    )
+    total = await pool.fetchval("SELECT count(*) FROM api_tokens")
+    return json_response({"items": [record_to_dict(r) for r in rows], "total": total})
+
+
+async def revoke(request: web.Request) -> web.Response:
+    """``DELETE /tokens/{id}``: the token stops working (in other API processes within
+    ``CACHE_SECONDS``). Revoking a revoked token is fine."""
+    token_id = _token_id(request)
+    found = await pool_of(request).fetchval(
+        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id",
+        token_id,
+    )
+    if found is None:
+        raise Problem(404, f"no token with id {token_id}")
+    store = request.get(STORE)
+    if store is not None:
+        store.forget(token_id)
+    return web.Response(status=204)
+
+
+def routes() -> list[web.RouteDef]:
+    """The token routes."""
+    return [
+        web.post("/tokens", create),
+        web.get("/tokens", list_tokens),
+        web.delete("/tokens/{id}", revoke),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Answer schemas for the OpenAPI document (openapi.py merges them into its components)
+# --------------------------------------------------------------------------------------------
+
+_DATE_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+_ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def answer_schemas() -> dict[str, dict[str, Any]]:
+    """``TokenView``, ``TokenCreated`` and ``TokenList``."""
+    view: dict[str, Any] = {
+        "type": "object",
+        "description": "An API token, without its secret.",
+        "properties": {
+            "id": _ID,
+            "name": {"type": "string"},
+            "role": {"type": "string", "enum": ["admin", "operator", "viewer"]},
+            "partner_id": {
+                **_nullable(_ID),
+                "description": "set: the token sees only this partner's data",
+            },
+            "prefix": {"type": "string", "description": "the token's first characters"},
+            "created_at": _DATE_TIME,
+            "last_used_at": {
+                **_nullable(_DATE_TIME),
+                "description": "approximate (noted at most every few seconds)",
+            },
+            "revoked_at": _nullable(_DATE_TIME),
+        },
+    }
+    view["required"] = list(view["properties"])
+    created = {
+        **view,
+        "description": "A new API token; `token` is shown only in this answer.",
+        "properties": {
+            **view["properties"],
+            "token": {"type": "string", "description": "the secret: Authorization: Bearer …"},
+        },
+        "required": [*view["required"], "token"],
+    }
+    listed = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/TokenView"}},
+            "total": {"type": "integer", "minimum": 0},
+        },
+        "required": ["items", "total"],
+    }
+    return {"TokenView": view, "TokenCreated": created, "TokenList": listed}
