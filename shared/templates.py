@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
+from types import FrameType
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 # A rendering that is exactly this sends nothing to that recipient (as in the original product).
@@ -19,13 +24,66 @@ class TemplateProblem(ValueError):
     """A template that cannot be compiled or rendered, with a message fit for an operator."""
 
 
-_ENV = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False, cache_size=64
-)
+# A message is at most a few kilobytes: anything near these limits is an attack or a bug.
+MAX_OUTPUT_LENGTH = 100_000
+MAX_RENDER_SECONDS = 0.5
+_MAX_REPEAT = 10_000
+_MAX_POWER = 10**12
+
+
+class _Environment(SandboxedEnvironment):
+    """The sandbox, with the globals a message never needs removed and arithmetic bounded
+    (``'x' * 10**9`` or ``9 ** 9 ** 9`` would exhaust memory or CPU before any timer)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, *, autoescape: bool) -> None:
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=autoescape,
+            keep_trailing_newline=False,
+            cache_size=64,
+        )
+        for name in ("lipsum", "cycler", "joiner", "namespace", "dict"):
+            self.globals.pop(name, None)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for count, other in ((left, right), (right, left)):
+                if isinstance(count, int) and hasattr(other, "__len__") and count > _MAX_REPEAT:
+                    raise SecurityError("repetition too large")
+            return left * right
+        if operator == "**":
+            result = left**right if abs(right) < 64 else None
+            if result is None or (isinstance(result, int) and abs(result) > _MAX_POWER):
+                raise SecurityError("power too large")
+            return result
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Environment(autoescape=False)
 # Email bodies are HTML: values are escaped so a customer's name cannot inject markup.
-_HTML_ENV = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=True, keep_trailing_newline=False, cache_size=64
-)
+_HTML_ENV = _Environment(autoescape=True)
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt a rendering that runs too long (loops over ranges...). A signal timer works
+    only in the main thread, where every service renders; elsewhere no limit applies."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise TemplateProblem(f"template took longer than {seconds} s to render")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @lru_cache(maxsize=128)
@@ -59,11 +117,17 @@ def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> st
     name or attribute is a TemplateProblem."""
     template = _compile(source, html)
     try:
-        return str(template.render(context)).strip()
+        with _time_limit(MAX_RENDER_SECONDS):
+            text = str(template.render(context)).strip()
     except TemplateError as exc:
         raise TemplateProblem(f"template error: {exc.message}") from None
-    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+    except TemplateProblem:
+        raise
+    except (ArithmeticError, TypeError, ValueError, LookupError, MemoryError) as exc:
         raise TemplateProblem(f"template error: {type(exc).__name__}: {exc}") from None
+    if len(text) > MAX_OUTPUT_LENGTH:
+        raise TemplateProblem(f"the message rendered longer than {MAX_OUTPUT_LENGTH} characters")
+    return text
 
 
 def is_ignored(text: str) -> bool:
