@@ -70,7 +70,7 @@ class Stack:
                 [sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=self.env()
             )
 
-    def start(self, name: str, *, wait: bool = True, timeout: float = 30) -> None:
+    def start(self, name: str, *, wait: bool = True, timeout: float = 60) -> None:
         """Start one process: ``sandbox``, a service name, or ``sender-N``."""
         if name == "sandbox":
             self._spawn(name, ["-m", "sandbox", "--port", str(self.sandbox_port)])
@@ -90,7 +90,7 @@ class Stack:
         for name in ("resolver", "logger", *(f"sender-{i}" for i in range(1, senders + 1))):
             self.start(name, wait=False)
         for name in ("resolver", "logger", *(f"sender-{i}" for i in range(1, senders + 1))):
-            self.wait_for_line(name, f"{name.split('-', 1)[0]} ready:", 30)
+            self.wait_for_line(name, f"{name.split('-', 1)[0]} ready:", 60)
 
     def wait_for_line(self, name: str, text: str, timeout: float) -> None:
         """Wait until the process's log holds ``text``; fail if it exits first."""

@@ -44,6 +44,10 @@ class Person(Strict):
     attributes: dict[str, Any] = {}
 
 
+# The record's fields in their stored order (services and attributes are JSON).
+PERSON_FIELDS: tuple[str, ...] = tuple(Person.model_fields)
+
+
 class Filters(Strict):
     """Who a campaign goes to. Every field is optional; they combine with AND."""
 

@@ -8,7 +8,7 @@ import asyncio
 import aiohttp
 
 from shared.models import SmsConfig
-from shared.sms_gateway import HttpRequest
+from shared.sms_gateway import HttpRequest, build_request
 
 # Answers are short ("0|IN_PROGRESS|4712345678"); cap what we read from a misbehaving server.
 MAX_ANSWER_BYTES = 64 * 1024
@@ -26,6 +26,20 @@ class Gateway:
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=config.timeout_seconds),
             raise_for_status=False,
+        )
+
+    def request(self, to: str, message: str, message_id: int) -> HttpRequest:
+        """The HTTP request for one SMS (ValueError when the settings cannot make one)."""
+        config = self.config
+        return build_request(
+            method=config.method,
+            url=str(config.url),
+            content_type=config.content_type,
+            payload=config.payload,
+            headers=config.headers,
+            to=to,
+            message=message,
+            message_id=message_id,
         )
 
     async def send(self, request: HttpRequest) -> tuple[int, str]:

@@ -14,6 +14,8 @@ from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from shared.models import PERSON_FIELDS
+
 # A rendering that is exactly this sends nothing to that recipient (as in the original product).
 IGNORE_NOTIFICATION = "=== IGNORE NOTIFICATION ==="
 VARIABLES = frozenset({"customer", "company", "campaign"})
@@ -137,24 +139,6 @@ def is_ignored(text: str) -> bool:
 
 def person_context(person: Mapping[str, Any]) -> dict[str, Any]:
     """The ``customer`` variable: the record's fields, its attributes, and ``name``."""
-    customer = {
-        key: person[key]
-        for key in (
-            "id",
-            "login",
-            "status",
-            "full_name",
-            "email",
-            "billing_email",
-            "phone",
-            "category",
-            "location_id",
-            "partner_id",
-            "billing_type",
-            "services",
-            "attributes",
-        )
-        if key in person
-    }
+    customer = {key: person[key] for key in PERSON_FIELDS if key in person}
     customer["name"] = customer.get("full_name", "")
     return customer

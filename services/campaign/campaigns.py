@@ -12,7 +12,7 @@ from pydantic import Field
 from services.campaign import campaign_repo, domain, repo
 from services.campaign.compose import compose
 from services.campaign.problems import Problem, field_error, parse_body
-from services.campaign.web import json_response, pool_of, query_int, state_of
+from services.campaign.web import json_response, path_id, pool_of, query_int, state_of
 from shared import config_store, phones, topology
 from shared.models import CampaignRequest
 from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob
@@ -29,10 +29,7 @@ class TestRequest(CampaignRequest):
 
 def campaign_id_of(request: web.Request) -> int:
     """The ``{id}`` of the path, or a 404."""
-    raw = request.match_info["id"]
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise Problem(404, f"no campaign with id {raw}")
-    return int(raw)
+    return path_id(request, "id", "campaign")
 
 
 async def preview(request: web.Request) -> web.Response:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
 
 from services.campaign import repo
-from services.campaign.problems import Problem, field_error, from_validation, read_json
-from services.campaign.web import json_response, page, pool_of
+from services.campaign.problems import Problem, parse_array
+from services.campaign.web import json_response, page, path_id, pool_of
 
 MAX_BATCH = 10_000
-_BATCH = TypeAdapter(list[repo.Person])
 
 
 def _kind(request: web.Request) -> repo.RecipientType:
@@ -18,26 +16,12 @@ def _kind(request: web.Request) -> repo.RecipientType:
 
 
 def _person_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise field_error("id", "must be a positive integer", status=404)
-    return int(raw)
+    return path_id(request, "id", "person")
 
 
 async def upsert(request: web.Request) -> web.Response:
     """``PUT /customers`` and ``PUT /leads``: insert or replace records by id."""
-    data = await read_json(request)
-    if not isinstance(data, list):
-        raise field_error("body", "expected a JSON array of records")
-    if len(data) > MAX_BATCH:
-        raise field_error("body", f"at most {MAX_BATCH} records per call, got {len(data)}")
-    try:
-        people = _BATCH.validate_python(data)
-    except ValidationError as exc:
-        raise from_validation(exc) from None
-    ids = [p.id for p in people]
-    if len(set(ids)) != len(ids):
-        raise field_error("body", "the same id appears twice in one call")
+    people = await parse_array(request, repo.Person, MAX_BATCH)
     await repo.upsert_people(pool_of(request), _kind(request), people)
     return json_response({"upserted": len(people)})
 

@@ -11,9 +11,9 @@ from urllib.parse import unquote
 
 import filetype
 from aiohttp import BodyPartReader, web
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign.problems import Problem, field_error, from_validation, read_json
+from services.campaign.problems import Problem, field_error, parse_array
 from services.campaign.web import json_response, pool_of
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -103,20 +103,9 @@ class Document(BaseModel):
     pdf: Annotated[str, Field(min_length=1, max_length=14_000_000, description="base64")]
 
 
-_DOCUMENTS = TypeAdapter(list[Document])
-
-
 async def upsert_documents(request: web.Request) -> web.Response:
     """``PUT /documents``: bulk upsert by id, each with its PDF in base64."""
-    data = await read_json(request)
-    if not isinstance(data, list):
-        raise field_error("body", "expected a JSON array of documents")
-    if len(data) > MAX_DOCUMENTS:
-        raise field_error("body", f"at most {MAX_DOCUMENTS} documents per call")
-    try:
-        documents = _DOCUMENTS.validate_python(data)
-    except ValidationError as exc:
-        raise from_validation(exc) from None
+    documents = await parse_array(request, Document, MAX_DOCUMENTS)
     pdfs = []
     for index, document in enumerate(documents):
         try:

@@ -15,7 +15,6 @@ from shared.models import CompanyInfo, EmailConfig, SmsConfig
 from shared.sms_client import Gateway
 from shared.sms_gateway import (
     Classification,
-    build_request,
     classify_exception,
     classify_response,
     validate_payload,
@@ -109,16 +108,7 @@ async def test_sms(request: web.Request) -> web.Response:
     gateway = Gateway(config)
     http_status: int | None = None
     try:
-        http_request = build_request(
-            method=config.method,
-            url=str(config.url),
-            content_type=config.content_type,
-            payload=config.payload,
-            headers=config.headers,
-            to=number.e164,
-            message=text,
-            message_id=message_id,
-        )
+        http_request = gateway.request(number.e164, text, message_id)
         http_status, answer = await gateway.send(http_request)
         verdict = classify_response(http_status, answer, config.success_text, now=now)
     except ValueError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from services.campaign.problems import Problem, field_error
-from services.campaign.web import json_response, page, pool_of, query_int
+from services.campaign.web import json_response, page, path_id, pool_of, query_int
 
 STATUSES = ("new", "sending", "sent", "error", "expired", "cancelled", "skipped")
 LOG_COLUMNS = (
@@ -77,17 +77,15 @@ async def list_log(request: web.Request) -> web.Response:
 async def get_log(request: web.Request) -> web.Response:
     """``GET /logs/sms/{id}`` (and email): the row, its text, attempts and the answer."""
     channel = _channel(request)
-    raw = request.match_info["id"]
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise Problem(404, f"no {channel} message with id {raw}")
+    message_id = path_id(request, "id", f"{channel} message")
     row = await pool_of(request).fetchrow(
         f"SELECT {LOG_COLUMNS}, subject, text, gateway_request, gateway_answer, batch_id,"
         " expires_at, attachments, documents FROM messages WHERE channel = $1 AND id = $2",
         channel,
-        int(raw),
+        message_id,
     )
     if row is None:
-        raise Problem(404, f"no {channel} message with id {raw}")
+        raise Problem(404, f"no {channel} message with id {message_id}")
     return json_response(dict(row.items()))
 
 

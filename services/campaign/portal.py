@@ -5,23 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.campaign.problems import Problem
-from services.campaign.web import json_response, page, pool_of
+from services.campaign.web import json_response, page, path_id, pool_of
 from shared.db import record_to_dict
-
-
-def _ids(request: web.Request, *names: str) -> list[int]:
-    values = []
-    for name in names:
-        raw = request.match_info[name]
-        if not raw.isdigit() or not 0 < int(raw) < 2**63:
-            raise Problem(404, f"no such {name.replace('_', ' ')}: {raw}")
-        values.append(int(raw))
-    return values
 
 
 async def inbox(request: web.Request) -> web.Response:
     """``GET /portal/customers/{id}/messages``: newest first."""
-    [customer_id] = _ids(request, "id")
+    customer_id = path_id(request, "id", "customer")
     limit, offset = page(request)
     pool = pool_of(request)
     rows = await pool.fetch(
@@ -39,7 +29,8 @@ async def inbox(request: web.Request) -> web.Response:
 
 async def mark_read(request: web.Request) -> web.Response:
     """``POST /portal/customers/{id}/messages/{message_id}/read``."""
-    customer_id, message_id = _ids(request, "id", "message_id")
+    customer_id = path_id(request, "id", "customer")
+    message_id = path_id(request, "message_id", "portal message")
     row = await pool_of(request).fetchrow(
         "UPDATE portal_messages SET read_at = coalesce(read_at, now())"
         " WHERE customer_id = $1 AND id = $2"

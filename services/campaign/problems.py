@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,24 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise from_validation(exc) from None
+
+
+async def parse_array(request: web.Request, model: type[M], max_items: int) -> list[M]:
+    """The request body as a JSON array of ``model`` records, at most ``max_items``, with
+    distinct ``id`` values when the model has one."""
+    data = await read_json(request)
+    if not isinstance(data, list):
+        raise field_error("body", "expected a JSON array of records")
+    if len(data) > max_items:
+        raise field_error("body", f"at most {max_items} records per call, got {len(data)}")
+    try:
+        records = TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    ids = [getattr(r, "id", None) for r in records]
+    if None not in ids and len(set(ids)) != len(ids):
+        raise field_error("body", "the same id appears twice in one call")
+    return records
 
 
 @web.middleware

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.db import Connection, Pool, record_to_dict
 from shared.filters import where_clause
-from shared.models import Filters, Person, RecipientType
+from shared.models import PERSON_FIELDS, Filters, Person, RecipientType
 
 __all__ = ["Person", "RecipientType"]
 
@@ -19,24 +19,7 @@ PERSON_COLUMNS = (
 
 async def upsert_people(pool: Pool, kind: RecipientType, people: list[Person]) -> None:
     """Insert or replace records by (kind, id), in one statement."""
-    columns: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "id",
-            "login",
-            "status",
-            "full_name",
-            "email",
-            "billing_email",
-            "phone",
-            "category",
-            "location_id",
-            "partner_id",
-            "billing_type",
-            "services",
-            "attributes",
-        )
-    }
+    columns: dict[str, list[Any]] = {name: [] for name in PERSON_FIELDS}
     for person in people:
         data = person.model_dump(mode="json")
         for name, values in columns.items():

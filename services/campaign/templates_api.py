@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign.problems import Problem, field_error, parse_body
-from services.campaign.web import json_response, page, pool_of
+from services.campaign.web import json_response, page, path_id, pool_of
 from shared import templates
 from shared.db import record_to_dict
 
@@ -37,10 +37,7 @@ def _checked(body: TemplateBody) -> TemplateBody:
 
 
 def _template_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise Problem(404, f"no template with id {raw}")
-    return int(raw)
+    return path_id(request, "id", "template")
 
 
 async def list_templates(request: web.Request) -> web.Response:

@@ -103,7 +103,8 @@ class TokenRequest(BaseModel):
 
     role: Role
     partner_id: Id | None = None
-    name: Annotated[str, Field(max_length=200)] = ""
+    # No control characters (Postgres refuses NUL in text).
+    name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
 
 
 def _token_id(request: web.Request) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 from aiohttp import web
 
-from services.campaign.problems import field_error
+from services.campaign.problems import Problem, field_error
 from shared.db import Pool
 from shared.settings import Settings
 
@@ -61,6 +61,14 @@ def json_response(value: Any, status: int = 200) -> web.Response:
     return web.Response(
         status=status, text=dumps(value), content_type="application/json", charset="utf-8"
     )
+
+
+def path_id(request: web.Request, name: str = "id", what: str = "resource") -> int:
+    """A positive bigint from the path, or a 404 naming what was not found."""
+    raw = request.match_info[name]
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise Problem(404, f"no {what} with id {raw}")
+    return int(raw)
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -14,7 +14,7 @@ from shared.db import Pool
 from shared.models import SmsConfig
 from shared.schemas import SmsJob
 from shared.sms_client import Gateway
-from shared.sms_gateway import Classification, build_request, classify_response
+from shared.sms_gateway import Classification, classify_response
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +77,7 @@ class SmsDriver:
         assert isinstance(job, SmsJob) and self.gateway is not None
         config = self.gateway.config
         try:
-            request = build_request(
-                method=config.method,
-                url=str(config.url),
-                content_type=config.content_type,
-                payload=config.payload,
-                headers=config.headers,
-                to=job.to,
-                message=job.text,
-                message_id=job.message_id,
-            )
+            request = self.gateway.request(job.to, job.text, job.message_id)
         except ValueError as exc:
             verdict = Classification("permanent", f"gateway configuration: {exc}", None, None)
             return Delivery(verdict)
