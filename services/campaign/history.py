@@ -11,7 +11,7 @@ from services.campaign import campaign_repo, domain
 from services.campaign.campaigns import campaign_id_of
 from services.campaign.logs import STATUSES, when
 from services.campaign.problems import Problem, field_error
-from services.campaign.web import json_response, page, pool_of, state_of
+from services.campaign.web import json_response, page, path_id, pool_of, state_of
 from shared.periods import PERIODS, period_range
 
 CAMPAIGN_STATUSES = (
@@ -63,17 +63,15 @@ async def recipients(request: web.Request) -> web.Response:
 async def recipient_message(request: web.Request) -> web.Response:
     """``GET /campaigns/{id}/recipients/{customer_id}/message``: the rendered message."""
     campaign_id = campaign_id_of(request)
-    raw = request.match_info["customer_id"]
-    if not raw.isdigit():
-        raise Problem(404, f"no recipient {raw} in campaign {campaign_id}")
-    messages = await campaign_repo.recipient_messages(pool_of(request), campaign_id, int(raw))
+    customer_id = path_id(request, "customer_id", "recipient")
+    messages = await campaign_repo.recipient_messages(pool_of(request), campaign_id, customer_id)
     if not messages:
-        raise Problem(404, f"no recipient {raw} in campaign {campaign_id}")
+        raise Problem(404, f"no recipient {customer_id} in campaign {campaign_id}")
     first = messages[0]
     return json_response(
         {
             "campaign_id": campaign_id,
-            "customer_id": int(raw),
+            "customer_id": customer_id,
             "subject": first["subject"],
             "message": first["text"],
             "messages": messages,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +28,12 @@ def when(request: web.Request, name: str) -> datetime | None:
         raise field_error(name, "must be an ISO 8601 date or date-time") from None
     if value.tzinfo is None:
         raise field_error(name, "must carry a time zone (e.g. 2026-11-25T00:00:00Z)")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise field_error(name, "out of range") from None
+    if not 1970 <= in_utc.year <= 9000:
+        raise field_error(name, "must be between the years 1970 and 9000")
     return value
 
 

@@ -96,13 +96,31 @@ def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
     return Problem(422, f"invalid request: {detail}", errors=errors, kind="validation-error")
 
 
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """Where a NUL character hides in a JSON document (Postgres text cannot store one)."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return where
+            if found := _nul_at(item, where):
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := _nul_at(item, f"{path}[{index}]"):
+                return found
+    return None
+
+
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400/415 problem."""
+    """The request body as JSON, or a 400/415/422 problem."""
     if request.content_type not in ("application/json", "application/problem+json", ""):
         raise Problem(415, f"expected application/json, got {request.content_type}")
     raw = await request.read()
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except UnicodeDecodeError:
         raise Problem(
             400, "the body is not UTF-8", errors=[{"field": "body", "message": "not UTF-8"}]
@@ -115,6 +133,9 @@ async def read_json(request: web.Request) -> Any:
             errors=[{"field": "body", "message": "not valid JSON"}],
             kind="malformed-json",
         ) from None
+    if (nul := _nul_at(data)) is not None:
+        raise field_error(nul, "contains a NUL character")
+    return data
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
