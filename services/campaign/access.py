@@ -98,7 +98,7 @@ def _rule(
 def _directory(collection: str, kind: Subject) -> dict[tuple[str, str], Rule]:
     return {
         ("PUT", f"/{collection}"): _rule(ADMIN, Scope.PENDING),
-        ("GET", f"/{collection}"): _rule(OPERATOR, Scope.PENDING),
+        ("GET", f"/{collection}"): _rule(OPERATOR, Scope.HANDLER),
         ("GET", f"/{collection}/{{id}}"): _rule(OPERATOR, Scope.PATH, kind),
         ("DELETE", f"/{collection}/{{id}}"): _rule(ADMIN, Scope.PATH, kind),
     }
@@ -108,10 +108,10 @@ RULES: dict[tuple[str, str], Rule] = {
     **_directory("customers", "customer"),
     **_directory("leads", "lead"),
     # Campaigns
-    ("POST", "/campaigns/preview"): _rule(OPERATOR, Scope.PENDING),
-    ("POST", "/campaigns/test"): _rule(OPERATOR, Scope.PENDING),
-    ("POST", "/campaigns"): _rule(OPERATOR, Scope.PENDING),
-    ("GET", "/campaigns"): _rule(VIEWER, Scope.PENDING),
+    ("POST", "/campaigns/preview"): _rule(OPERATOR, Scope.HANDLER),
+    ("POST", "/campaigns/test"): _rule(OPERATOR, Scope.HANDLER),
+    ("POST", "/campaigns"): _rule(OPERATOR, Scope.HANDLER),
+    ("GET", "/campaigns"): _rule(VIEWER, Scope.HANDLER),
     ("GET", "/campaigns/{id}"): _rule(VIEWER, Scope.PATH, "campaign"),
     ("GET", "/campaigns/{id}/recipients"): _rule(VIEWER, Scope.PATH, "campaign"),
     ("GET", "/campaigns/{id}/recipients/{customer_id}/message"): _rule(
@@ -138,9 +138,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/config/company"): _rule(OPERATOR),
     ("PUT", "/config/company"): _rule(ADMIN, Scope.GLOBAL),
     # Logs
-    ("GET", "/logs/sms"): _rule(VIEWER, Scope.PENDING),
+    ("GET", "/logs/sms"): _rule(VIEWER, Scope.HANDLER),
     ("GET", "/logs/sms/{id}"): _rule(VIEWER, Scope.PATH, "sms"),
-    ("GET", "/logs/email"): _rule(VIEWER, Scope.PENDING),
+    ("GET", "/logs/email"): _rule(VIEWER, Scope.HANDLER),
     ("GET", "/logs/email/{id}"): _rule(VIEWER, Scope.PATH, "email"),
     ("GET", "/dead-letters"): _rule(ADMIN, Scope.GLOBAL),
     # Files: uploads are not anyone's yet; documents belong to customers (checked per record

@@ -17,7 +17,9 @@ CAMPAIGN_COLUMNS = (
 async def find_by_idempotency_key(conn: Connection | Pool, key: str) -> dict[str, Any] | None:
     """The campaign created with this Idempotency-Key, with its request hash."""
     row = await conn.fetchrow(
-        f"SELECT {CAMPAIGN_COLUMNS}, request_hash FROM campaigns WHERE idempotency_key = $1", key
+        f"SELECT {CAMPAIGN_COLUMNS}, request_hash, partner_id FROM campaigns"
+        " WHERE idempotency_key = $1",
+        key,
     )
     return record_to_dict(row) if row else None
 
@@ -29,13 +31,14 @@ async def insert_campaign(
     message: str,
     idempotency_key: str | None,
     request_hash: str,
+    partner_id: int | None = None,
 ) -> dict[str, Any] | None:
     """Insert a campaign; None when another request with the same idempotency key won."""
     row = await conn.fetchrow(
         f"""
         INSERT INTO campaigns (recipient_type, filters, send_to, request, subject, message,
-                               template_id, idempotency_key, request_hash)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                               template_id, idempotency_key, request_hash, partner_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {CAMPAIGN_COLUMNS}
         """,
@@ -48,6 +51,7 @@ async def insert_campaign(
         request["template_id"],
         idempotency_key,
         request_hash,
+        partner_id,
     )
     return record_to_dict(row) if row else None
 
@@ -76,14 +80,19 @@ async def list_campaigns(
     end: datetime | None,
     limit: int,
     offset: int,
+    partner_id: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """History, newest first; removed campaigns only when asked for by status."""
-    conditions, args = [], []
+    """History, newest first; removed campaigns only when asked for by status; only the
+    partner's campaigns when ``partner_id`` is given."""
+    conditions: list[str] = []
+    args: list[Any] = []
 
     def add(sql: str, value: Any) -> None:
         args.append(value)
         conditions.append(sql.format(f"${len(args)}"))
 
+    if partner_id is not None:
+        add("partner_id = {}", partner_id)
     if status:
         add("status = {}", status)
     else:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import Field
 
-from services.campaign import campaign_repo, domain, repo
+from services.campaign import access, campaign_repo, domain, repo
 from services.campaign.compose import compose
 from services.campaign.problems import Problem, field_error, parse_body
 from services.campaign.web import json_response, path_id, pool_of, query_int, state_of
@@ -19,6 +19,9 @@ from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob
 from shared.sms import segment
 
 log = logging.getLogger(__name__)
+
+
+C = TypeVar("C", bound=CampaignRequest)
 
 
 class TestRequest(CampaignRequest):
@@ -32,9 +35,16 @@ def campaign_id_of(request: web.Request) -> int:
     return path_id(request, "id", "campaign")
 
 
+async def scoped_body(request: web.Request, model: type[C]) -> C:
+    """The campaign body, its filters narrowed to the token's partner (if it has one)."""
+    body = await parse_body(request, model)
+    filters = access.scope_filters(access.principal_of(request), body.filters)
+    return body.model_copy(update={"filters": filters})
+
+
 async def preview(request: web.Request) -> web.Response:
     """``POST /campaigns/preview``: who would get it, and what the first one would read."""
-    body = await parse_body(request, CampaignRequest)
+    body = await scoped_body(request, CampaignRequest)
     limit = query_int(request, "limit", 50, 1, 1000)
     composed = await compose(request, body, limit)
     answer: dict[str, Any] = {
@@ -57,7 +67,7 @@ async def send_test(request: web.Request) -> web.Response:
     """``POST /campaigns/test``: one message to ``test_to`` (a phone number for SMS, an
     address for email), rendered for the first match. It goes through the senders' test
     lanes, which never wait behind a mass campaign."""
-    body = await parse_body(request, TestRequest)
+    body = await scoped_body(request, TestRequest)
     if body.send_to == "portal":
         raise field_error("send_to", "test sends go by SMS or email")
     composed = await compose(request, body, 1)
@@ -117,7 +127,9 @@ async def send_test(request: web.Request) -> web.Response:
 
 async def create(request: web.Request) -> web.Response:
     """``POST /campaigns``: validate, store, and queue the campaign for resolution."""
-    body = await parse_body(request, CampaignRequest)
+    body = await scoped_body(request, CampaignRequest)
+    partner_ids = body.filters.partner_ids or []
+    partner_id = access.partner_of(request) or (partner_ids[0] if len(partner_ids) == 1 else None)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= domain.MAX_IDEMPOTENCY_KEY:
         raise field_error("Idempotency-Key", f"1 to {domain.MAX_IDEMPOTENCY_KEY} characters")
@@ -136,6 +148,7 @@ async def create(request: web.Request) -> web.Response:
             message=composed.source,
             idempotency_key=key,
             request_hash=fingerprint,
+            partner_id=partner_id,
         )
         if row is not None:
             # Same transaction as the campaign: committed together or not at all.
@@ -154,7 +167,10 @@ async def create(request: web.Request) -> web.Response:
 async def _replay(
     request: web.Request, existing: dict[str, object], fingerprint: str
 ) -> web.Response:
-    if existing.get("request_hash") != fingerprint:
+    scoped = access.partner_of(request)
+    if existing.get("request_hash") != fingerprint or (
+        scoped is not None and existing.get("partner_id") != scoped
+    ):
         raise field_error(
             "Idempotency-Key", "this key was already used with a different request body"
         )

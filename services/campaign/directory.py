@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.campaign import repo
+from services.campaign import access, repo
 from services.campaign.problems import Problem, parse_array
 from services.campaign.web import json_response, page, path_id, pool_of
 
@@ -29,7 +29,9 @@ async def upsert(request: web.Request) -> web.Response:
 async def list_people(request: web.Request) -> web.Response:
     """``GET /customers``: a page of records in id order."""
     limit, offset = page(request)
-    items, total = await repo.list_people(pool_of(request), _kind(request), limit, offset)
+    items, total = await repo.list_people(
+        pool_of(request), _kind(request), limit, offset, access.partner_of(request)
+    )
     return json_response({"items": items, "total": total})
 
 

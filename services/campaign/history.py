@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from services.campaign import campaign_repo, domain
+from services.campaign import access, campaign_repo, domain
 from services.campaign.campaigns import campaign_id_of
 from services.campaign.logs import STATUSES, when
 from services.campaign.problems import Problem, field_error
@@ -41,7 +41,13 @@ async def list_campaigns(request: web.Request) -> web.Response:
         zone = ZoneInfo(state_of(request).settings.timezone)
         start, end = period_range(period, datetime.now(UTC), zone, start, end)  # type: ignore[arg-type]
     items, total = await campaign_repo.list_campaigns(
-        pool_of(request), status=status, start=start, end=end, limit=limit, offset=offset
+        pool_of(request),
+        status=status,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
+        partner_id=access.partner_of(request),
     )
     return json_response({"items": [domain.history_row(c) for c in items], "total": total})
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.campaign import access
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import json_response, page, path_id, pool_of, query_int
 
@@ -59,6 +60,14 @@ def _conditions(request: web.Request, channel: str) -> tuple[str, list[Any]]:
     for name in ("customer_id", "campaign_id"):
         if request.query.get(name):
             add(f"{name} = {{}}", query_int(request, name, 0, 1, 2**63 - 1))
+    if (partner := access.partner_of(request)) is not None:
+        # The message's campaign, or for test sends its person, belongs to the partner.
+        add(
+            "coalesce((SELECT c.partner_id FROM campaigns c WHERE c.id = messages.campaign_id),"
+            " (SELECT p.partner_id FROM people p WHERE p.kind = messages.recipient_kind"
+            " AND p.id = messages.customer_id)) = {}",
+            partner,
+        )
     return " AND ".join(conditions), args
 
 

@@ -56,16 +56,18 @@ async def upsert_people(pool: Pool, kind: RecipientType, people: list[Person]) -
 
 
 async def list_people(
-    pool: Pool, kind: RecipientType, limit: int, offset: int
+    pool: Pool, kind: RecipientType, limit: int, offset: int, partner_id: int | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of records in id order, and how many there are."""
+    """A page of records in id order (only the partner's when given), and how many."""
+    where = "kind = $1 AND ($2::bigint IS NULL OR partner_id = $2)"
     rows = await pool.fetch(
-        f"SELECT {PERSON_COLUMNS} FROM people WHERE kind = $1 ORDER BY id LIMIT $2 OFFSET $3",
+        f"SELECT {PERSON_COLUMNS} FROM people WHERE {where} ORDER BY id LIMIT $3 OFFSET $4",
         kind,
+        partner_id,
         limit,
         offset,
     )
-    total = await pool.fetchval("SELECT count(*) FROM people WHERE kind = $1", kind)
+    total = await pool.fetchval(f"SELECT count(*) FROM people WHERE {where}", kind, partner_id)
     return [record_to_dict(r) for r in rows], total
 
 

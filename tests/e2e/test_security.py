@@ -290,11 +290,23 @@ async def test_partner_token_reads_its_own(tokens: Tokens, partner_data: dict[st
     foreign = partner_data["foreign_campaign"]
     assert (await operator.post(f"/campaigns/{foreign}/cancel"))[0] == 403
     assert (await operator.delete(f"/campaigns/{foreign}"))[0] == 403
-    # Lists and campaign creation wait for their handlers to apply the scope.
-    for method, path in (("GET", "/customers"), ("GET", "/campaigns"), ("GET", "/logs/sms")):
-        assert (await operator.request(method, path))[0] == 403
-    body = {"send_to": "sms", "message": "Hi", "filters": {"partner_ids": [PARTNER]}}
-    assert (await operator.post("/campaigns", body))[0] == 403
+    # Lists hold only the partner's rows.
+    status, people = await operator.get("/customers")
+    assert status == 200 and [p["id"] for p in people["items"]] == [1]
+    status, history = await viewer.get("/campaigns")
+    assert status == 200 and [c["id"] for c in history["items"]] == [partner_data["own_campaign"]]
+    status, log = await viewer.get("/logs/sms")
+    assert status == 200 and {row["customer_id"] for row in log["items"]} == {1}
+    # A campaign created with a partner token reaches only that partner's people...
+    status, preview = await operator.post("/campaigns/preview", {"send_to": "sms", "message": "Hi"})
+    assert status == 200 and [r["id"] for r in preview["recipients"]] == [1]
+    status, made = await operator.post("/campaigns", {"send_to": "sms", "message": "Hi"})
+    assert status == 202 and made["filters"]["partner_ids"] == [PARTNER]
+    assert (await viewer.get(f"/campaigns/{made['id']}"))[0] == 200
+    # ...and cannot name another partner.
+    body = {"send_to": "sms", "message": "Hi", "filters": {"partner_ids": [OTHER]}}
+    status, problem = await operator.post("/campaigns", body)
+    assert status == 403 and problem["errors"][0]["field"] == "filters.partner_ids"
 
 
 # --------------------------------------------------------------------------------------------
