@@ -18,13 +18,24 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from services.campaign import access, directory, domain, history, limits, logs, problems, tokens
+from services.campaign import (
+    access,
+    directory,
+    domain,
+    files,
+    history,
+    limits,
+    logs,
+    problems,
+    tokens,
+)
 from services.campaign import web as helpers
 from services.campaign.campaigns import TestRequest
+from services.campaign.files import Document
 from services.campaign.gateway_config import TestSms
 from services.campaign.templates_api import TemplateBody
 from services.campaign.tokens import TokenRequest
-from shared.models import CampaignRequest, CompanyInfo, Filters, Person, SmsConfig
+from shared.models import CampaignRequest, CompanyInfo, EmailConfig, Filters, Person, SmsConfig
 from shared.periods import PERIODS
 
 Schema = dict[str, Any]
@@ -176,8 +187,29 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
         gateway_answer={**nullable(STRING), "description": "credentials removed"},
         batch_id=nullable(STRING),
         expires_at=DATE_TIME,
+        subject=STRING,
+        attachments={"type": "array", "items": ID},
+        documents={"type": "array", "items": ID},
     )
     sms_log_detail["required"] = list(sms_log_detail["properties"])
+    attachment = obj(
+        {
+            "id": ID,
+            "filename": STRING,
+            "content_type": {"type": "string", "description": "sniffed from the content"},
+            "size": {"type": "integer", "minimum": 1},
+        }
+    )
+    portal_message = obj(
+        {
+            "id": ID,
+            "subject": STRING,
+            "body": STRING,
+            "created_at": DATE_TIME,
+            "read_at": nullable(DATE_TIME),
+            "message_id": ID,
+        }
+    )
 
     sent_message = obj(
         {
@@ -278,6 +310,7 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
                     "description": "rendered for the first recipient (null when none)",
                 },
                 "subject": STRING,
+                "attachments": {"type": "array", "items": attachment},
                 "encoding": enum(("GSM-7", "UCS-2")),
                 "characters": {"type": "integer", "minimum": 0},
                 "parts": {"type": "integer", "minimum": 0},
@@ -285,6 +318,16 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
             optional=("encoding", "characters", "parts"),
         ),
         "TestQueued": obj({"message_id": ID, "to": STRING, "message": STRING}),
+        "Attachment": attachment,
+        "PortalMessage": portal_message,
+        "PortalMessageList": page_of(ref("PortalMessage")),
+        "EmailConfigView": {
+            **_answer_of(
+                models["EmailConfig"],
+                {"configured": {"type": "boolean", "description": "false: never saved"}},
+            ),
+            "description": "The SMTP settings; the password is shown as ***.",
+        },
         "Recipient": obj(
             {
                 "id": {**ID, "description": "the customer's (or lead's) id"},
@@ -372,6 +415,7 @@ class Op:
     media_type: str = JSON
     description: str = ""
     extra: tuple[tuple[int, str, str], ...] = ()  # other answers: (status, schema, description)
+    multipart: bool = False  # the body is a multipart/form-data file upload
     tag: str = ""
 
     @property
@@ -480,8 +524,25 @@ OPERATIONS: tuple[Op, ...] = (
         "logs",
         Op("GET /logs/sms", "SMS log, newest first", "SmsLogList", params=(*PAGE, *LOG_FILTERS)),
         Op("GET /logs/sms/{id}", "One SMS: text, attempts, gateway answer", "SmsLogDetail"),
+        Op("GET /logs/email", "Email log, newest first", "SmsLogList",
+           params=(*PAGE, *LOG_FILTERS)),
+        Op("GET /logs/email/{id}", "One email: subject, body, files, SMTP answer",
+           "SmsLogDetail"),
         Op("GET /dead-letters", "Messages no service could process, with why", "DeadLetterList",
            params=PAGE),
+    ),
+    *tagged(
+        "email and portal",
+        Op("GET /config/email", "The SMTP settings", "EmailConfigView"),
+        Op("PUT /config/email", "Replace the SMTP settings", "EmailConfigView", body=EmailConfig),
+        Op("POST /attachments", "Upload one file (multipart field `file`)", "Attachment", 201,
+           multipart=True),
+        Op("PUT /documents", "Bulk upsert of financial documents (PDF in base64)",
+           "UpsertResult", body=Document, many=files.MAX_DOCUMENTS),
+        Op("GET /portal/customers/{id}/messages", "A customer's portal inbox, newest first",
+           "PortalMessageList", params=PAGE),
+        Op("POST /portal/customers/{id}/messages/{message_id}/read", "Mark a message read",
+           "PortalMessage"),
     ),
     *tagged(
         "tokens",
@@ -544,6 +605,17 @@ def _operation(op: Op) -> Schema:
     if parameters:
         operation["parameters"] = parameters
     errors = set(op.errors)
+    if op.multipart:
+        upload = {
+            "type": "object",
+            "properties": {"file": {"type": "string", "format": "binary"}},
+            "required": ["file"],
+        }
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": upload}},
+        }
+        errors |= {400, 413, 415, 422}
     if op.body is not None:
         body = ref(op.body.__name__)
         if op.many:
@@ -596,7 +668,7 @@ def _problem_responses(statuses: Iterable[int]) -> Schema:
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API (built once)."""
     bodies = {op.body for op in OPERATIONS if op.body is not None}
-    wanted: set[type[BaseModel]] = {*bodies, Person, SmsConfig, CompanyInfo, Filters}
+    wanted: set[type[BaseModel]] = {*bodies, Person, SmsConfig, CompanyInfo, Filters, EmailConfig}
     models = sorted(wanted, key=lambda m: m.__name__)
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     schemas: dict[str, Schema] = dict(top.get("$defs", {}))

@@ -260,6 +260,44 @@ async def test_answers_match_the_document(api: Api, stack: Stack) -> None:
     item = f"/logs/sms/{log['items'][0]['id']}"
     assert (await check("GET", "/logs/sms/{id}", item))[0] == 200
     assert (await check("GET", "/logs/sms", params={"status": "lost"}))[0] == 422
+    assert (await check("GET", "/logs/email"))[1]["total"] == 0
+    assert (await check("GET", "/logs/email/{id}", "/logs/email/1"))[0] == 404
+
+    # Email settings, files and the portal
+    status, email = await check("GET", "/config/email")
+    assert status == 200 and email["configured"] is False
+    smtp = {"host": "127.0.0.1", "port": 2525, "password": "pw", "from_address": "a@isp.example"}
+    status, email = await check("PUT", "/config/email", body=smtp)
+    assert status == 200 and email["password"] == "***"
+    form = aiohttp.FormData()
+    form.add_field("file", b"%PDF-1.4 x", filename="a.pdf")
+    status, uploaded = await check("POST", "/attachments", data=form)
+    assert status == 201 and uploaded["content_type"] == "application/pdf"
+    document = {
+        "id": 1,
+        "customer_id": 1,
+        "type": "invoice",
+        "number": "1",
+        "date": "2026-11-01",
+        "amount": "1.00",
+        "pdf": "JVBERi0xLjQ=",
+    }
+    assert await check("PUT", "/documents", body=[document]) == (200, {"upserted": 1})
+    status, portal = await check(
+        "POST", "/campaigns", body={"send_to": "portal", "subject": "S", "message": "Hi"}
+    )
+    await api.wait_campaign(portal["id"])
+    inbox = "/portal/customers/{id}/messages"
+    status, messages = await check("GET", inbox, "/portal/customers/1/messages")
+    assert status == 200 and messages["total"] == 1
+    read = f"/portal/customers/1/messages/{messages['items'][0]['id']}/read"
+    assert (await check("POST", inbox + "/{message_id}/read", read))[0] == 200
+
+    # Tokens
+    status, token = await check("POST", "/tokens", body={"role": "viewer", "name": "t"})
+    assert status == 201
+    assert (await check("GET", "/tokens"))[0] == 200
+    assert (await check("DELETE", "/tokens/{id}", f"/tokens/{token['id']}"))[0] == 204
 
     assert (await check("GET", "/dead-letters"))[0] == 200
     assert (await check("GET", "/callbacks/bulksms", params={"secret": "nope"}))[0] == 403
