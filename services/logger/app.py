@@ -23,7 +23,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     queue = await topology.get_queue(channel, topology.OUTCOME_QUEUE)
     tag = await queue.consume(writer.on_message)
     task = asyncio.create_task(writer.run())
-    dead_queue = await topology.get_queue(channel, topology.DEAD_LETTER_QUEUE)
+    # Its own channel: the writer acks its batches with `multiple`, which must never cover a
+    # dead letter still being stored.
+    dead_channel, _ = await amqp.open_channel(connection, prefetch=16)
+    dead_queue = await topology.get_queue(dead_channel, topology.DEAD_LETTER_QUEUE)
     dead_tag = await dead_queue.consume(functools.partial(keep_dead_letter, pool))
     service.ready("logger", f"consuming {topology.OUTCOME_QUEUE}")
     try:

@@ -32,16 +32,15 @@ class BatchWriter:
         self.channel = channel
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
-        self._queue: asyncio.Queue[tuple[Outcome, AbstractIncomingMessage]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[Outcome | str, AbstractIncomingMessage]] = asyncio.Queue()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        """Queue one outcome for the next batch (invalid ones are dead-lettered)."""
+        """Queue one outcome (or why it is invalid) for the next batch, in delivery order."""
         try:
-            outcome = Outcome.model_validate_json(message.body)
+            item: Outcome | str = Outcome.model_validate_json(message.body)
         except ValidationError as exc:
-            await amqp.dead_letter(self.channel, message, f"invalid outcome event: {exc}")
-            return
-        await self._queue.put((outcome, message))
+            item = f"invalid outcome event: {exc}"
+        await self._queue.put((item, message))
 
     async def run(self) -> None:
         """Write batches until cancelled."""
@@ -56,7 +55,16 @@ class BatchWriter:
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
                 except TimeoutError:
                     break
-            await self._write(batch)
+            # Invalid ones are dead-lettered (and acked) first, so that the batch's single
+            # `multiple` ack below never covers a message whose copy is not yet confirmed.
+            valid: list[tuple[Outcome, AbstractIncomingMessage]] = []
+            for item, message in batch:
+                if isinstance(item, str):
+                    await amqp.dead_letter(self.channel, message, item)
+                else:
+                    valid.append((item, message))
+            if valid:
+                await self._write(valid)
 
     async def _write(self, batch: list[tuple[Outcome, AbstractIncomingMessage]]) -> None:
         try:
@@ -75,8 +83,10 @@ class BatchWriter:
                     await message.nack(requeue=True)
             return
         # Ack after commit: a crash before this line redelivers events that change nothing.
-        for _, message in batch:
-            await message.ack()
+        # One frame for the batch: every earlier delivery of this channel is settled already
+        # (written in an earlier batch, dead-lettered, or handed back), so `multiple` covers
+        # exactly this batch.
+        await batch[-1][1].ack(multiple=True)
         if closed:
             log.info("campaigns finished: %s", ", ".join(map(str, closed)))
         log.debug("wrote %d outcomes (%d changed rows)", len(batch), changed)

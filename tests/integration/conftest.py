@@ -46,9 +46,17 @@ class VhostSupply:
         self._deleting: list[Future[None]] = []
 
     def _eval(self, erlang: str) -> bool:
-        done = subprocess.run(
-            ["rabbitmqctl", "-q", "eval", erlang], capture_output=True, text=True, check=False
-        )
+        try:
+            done = subprocess.run(
+                ["rabbitmqctl", "-q", "eval", erlang],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            log.warning("rabbitmqctl eval timed out; one vhost at a time")
+            return False
         if done.returncode != 0 or done.stdout.strip() != "ok":
             log.warning("rabbitmqctl eval failed (%s); one vhost at a time", done.stderr.strip())
             return False

@@ -27,6 +27,7 @@ from services.logger.handlers import BatchWriter
 from services.resolver import handlers as resolver_handlers
 from services.resolver.handlers import Resolver
 from services.sender.handlers import Sender
+from services.sender.sms import SmsDriver
 from shared import amqp, topology
 from shared.db import Pool
 from shared.models import SmsConfig
@@ -157,12 +158,13 @@ async def sender(
 ) -> AsyncIterator[Sender]:
     """A sender over its own channel, configured for the sandbox."""
     channel, exchange = await broker.channel_with(prefetch=10)
-    running = Sender(herald_pool, channel, exchange)
-    await running.apply_config(SmsConfig.model_validate(sandbox_sms_config(gateway[0])))
+    sms = SmsDriver(herald_pool)
+    await sms.apply_config(SmsConfig.model_validate(sandbox_sms_config(gateway[0])))
+    running = Sender(herald_pool, channel, exchange, {"sms": sms})
     try:
         yield running
     finally:
-        await running.close()
+        await sms.close()
         await channel.close()
 
 

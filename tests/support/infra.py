@@ -7,6 +7,7 @@ when they answer; else containers (testcontainers) where Docker works.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -64,10 +65,11 @@ class Infra:
     def add_vhost(self, vhost: str) -> None:
         user = urlsplit(self.amqp_url).username or "guest"
         if self.management_url is None:
-            subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+            subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, timeout=120)
             subprocess.run(
                 ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
                 check=True,
+                timeout=120,
             )
         else:
             self._management("PUT", f"/api/vhosts/{quote(vhost, safe='')}")
@@ -79,7 +81,11 @@ class Infra:
 
     def delete_vhost(self, vhost: str) -> None:
         if self.management_url is None:
-            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+            # A slow deletion (many quorum queues on a busy broker) must not hang the run.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                subprocess.run(
+                    ["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, timeout=120
+                )
         else:
             self._management("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
 
