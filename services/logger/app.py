@@ -30,10 +30,15 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     dead_tag = await dead_queue.consume(functools.partial(keep_dead_letter, pool))
     service.ready("logger", f"consuming {topology.OUTCOME_QUEUE}")
     try:
-        await stop.wait()
+        # The writer never ends by itself; if it dies anyway, the process stops (and its
+        # supervisor restarts it) rather than consuming outcomes it can no longer write.
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopper, task}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
     finally:
-        await queue.cancel(tag)
-        await dead_queue.cancel(dead_tag)
+        with contextlib.suppress(Exception):
+            await queue.cancel(tag)
+            await dead_queue.cancel(dead_tag)
         # Let the writer drain what it holds; anything still unacked returns to the queue.
         await asyncio.sleep(settings.logger_batch_wait_ms / 1000 * 2)
         task.cancel()

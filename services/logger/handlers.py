@@ -55,38 +55,46 @@ class BatchWriter:
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
                 except TimeoutError:
                     break
-            # Invalid ones are dead-lettered (and acked) first, so that the batch's single
-            # `multiple` ack below never covers a message whose copy is not yet confirmed.
-            valid: list[tuple[Outcome, AbstractIncomingMessage]] = []
-            for item, message in batch:
-                if isinstance(item, str):
-                    await amqp.dead_letter(self.channel, message, item)
-                else:
-                    valid.append((item, message))
-            if valid:
-                await self._write(valid)
+            try:
+                await self._handle(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Whatever went wrong, the writer goes on: unacked events come back.
+                log.exception("a batch of %d outcomes failed; they will be redelivered", len(batch))
+
+    async def _handle(self, batch: list[tuple[Outcome | str, AbstractIncomingMessage]]) -> None:
+        # Invalid ones are dead-lettered (and acked) first, so that the batch's single
+        # `multiple` ack below never covers a message whose copy is not yet confirmed.
+        valid: list[tuple[Outcome, AbstractIncomingMessage]] = []
+        for item, message in batch:
+            if isinstance(item, str):
+                await amqp.dead_letter(self.channel, message, item)
+            else:
+                valid.append((item, message))
+        if valid:
+            await self._write(valid)
 
     async def _write(self, batch: list[tuple[Outcome, AbstractIncomingMessage]]) -> None:
-        try:
-            changed, closed = await repo.apply(self.pool, [outcome for outcome, _ in batch])
-        except UNSTORABLE:
-            # Something in this batch can never be stored: find it, keep the rest.
-            await self._write_one_by_one(batch)
-            return
-        except Exception as exc:
-            log.warning(
-                "writing %d outcomes failed (%s); they go back to the queue", len(batch), exc
-            )
-            await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
-            for _, message in batch:
-                with contextlib.suppress(Exception):
-                    await message.nack(requeue=True)
-            return
+        outcomes = [outcome for outcome, _ in batch]
+        while True:
+            try:
+                changed, closed = await repo.apply(self.pool, outcomes)
+                break
+            except UNSTORABLE:
+                # Something in this batch can never be stored: find it, keep the rest.
+                await self._write_one_by_one(batch)
+                return
+            except Exception as exc:
+                # The database is away: retry in place. Handing the events back would count
+                # towards the queue's delivery limit, which is meant for poison, not outages.
+                log.warning("writing %d outcomes failed (%s); retrying", len(batch), exc)
+                await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
         # Ack after commit: a crash before this line redelivers events that change nothing.
         # One frame for the batch: every earlier delivery of this channel is settled already
         # (written in an earlier batch, dead-lettered, or handed back), so `multiple` covers
         # exactly this batch.
-        await batch[-1][1].ack(multiple=True)
+        await _settle(batch[-1][1], multiple=True)
         if closed:
             log.info("campaigns finished: %s", ", ".join(map(str, closed)))
         log.debug("wrote %d outcomes (%d changed rows)", len(batch), changed)
@@ -100,9 +108,19 @@ class BatchWriter:
                 continue
             except Exception as exc:
                 log.warning("writing an outcome failed (%s); it goes back to the queue", exc)
-                await message.nack(requeue=True)
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
                 continue
-            await message.ack()
+            await _settle(message)
+
+
+async def _settle(message: AbstractIncomingMessage, *, multiple: bool = False) -> None:
+    """Ack; after a lost broker connection the ack fails harmlessly: the broker redelivers
+    the events, and writing them again changes nothing."""
+    try:
+        await message.ack(multiple=multiple)
+    except Exception as exc:
+        log.info("ack failed (%s); the broker will redeliver", type(exc).__name__)
 
 
 async def keep_dead_letter(pool: Pool, message: AbstractIncomingMessage) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -55,19 +56,27 @@ class Resolver:
         except ValidationError as exc:
             await amqp.dead_letter(self.channel, message, f"invalid resolve event: {exc}")
             return
-        try:
-            if event.republish:
-                await self.republish(event.campaign_id)
-            await self.resolve(event.campaign_id)
-        except Interrupted:
-            await message.nack(requeue=True)
-            return
-        except Exception:
-            log.exception("resolving campaign %s failed; will retry", event.campaign_id)
-            await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
-            await message.nack(requeue=True)
-            return
-        await message.ack()
+        while True:
+            try:
+                if event.republish:
+                    await self.republish(event.campaign_id)
+                await self.resolve(event.campaign_id)
+                break
+            except Interrupted:
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
+                return
+            except Exception:
+                # Retry in place (resolution resumes from its cursor): handing the event back
+                # would count towards the delivery limit, which is meant for poison.
+                log.exception("resolving campaign %s failed; retrying", event.campaign_id)
+                await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
+                if self.stopping.is_set():
+                    with contextlib.suppress(Exception):
+                        await message.nack(requeue=True)
+                    return
+        with contextlib.suppress(Exception):  # a lost channel redelivers; resolving is idempotent
+            await message.ack()
 
     async def republish(self, campaign_id: int) -> None:
         """Publish again a job for every message of the campaign still new (after a pause,

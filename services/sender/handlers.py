@@ -4,6 +4,7 @@ then ack."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -51,13 +52,20 @@ class Sender:
             return
         try:
             await self._handle(lane, job)
-        except Exception:
-            # Database or broker trouble: the job goes back to the queue untouched.
-            log.exception("message %s: handling failed; requeued", job.message_id)
-            await asyncio.sleep(1)
-            await message.nack(requeue=True)
-            return
-        await message.ack()
+        except Exception as exc:
+            # Database (or broker) trouble: park the job in the first retry tier as a new
+            # message, so an outage does not count towards the delivery limit meant for
+            # poison; hand it back only if even that fails.
+            log.warning("message %s: handling failed (%s); retrying later", job.message_id, exc)
+            try:
+                await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
+            except Exception:
+                await asyncio.sleep(1)
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
+                return
+        with contextlib.suppress(Exception):  # a lost channel redelivers; the claim dedupes
+            await message.ack()
 
     async def _handle(self, lane: topology.JobLane, job: Job) -> None:
         now = datetime.now(UTC)
