@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,9 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         if exc.status < 400:
             raise
         return Problem(exc.status, exc.reason).response()
+    except HttpProcessingError as exc:
+        # A body aiohttp cannot parse (e.g. a multipart part with a malformed header).
+        return Problem(400, f"malformed request body: {exc.message}"[:300]).response()
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return Problem(500, "internal error; the server log has the details").response()
