@@ -35,3 +35,12 @@ def run(service: str, main: Main) -> None:
 def ready(service: str, detail: str) -> None:
     """The one line each process logs when it is ready."""
     logging.getLogger(service).info("%s ready: %s", service, detail)
+
+
+async def settle(step: Awaitable[object], seconds: float = 5.0) -> None:
+    """One shutdown step, bounded: with the broker or the database away, closing must not
+    keep the process from stopping (what is unacked is redelivered anyway)."""
+    try:
+        await asyncio.wait_for(step, seconds)
+    except (Exception, TimeoutError) as exc:
+        logging.getLogger(__name__).warning("shutdown step skipped: %s", type(exc).__name__)

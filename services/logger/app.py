@@ -36,13 +36,12 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.wait({stopper, task}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
     finally:
-        with contextlib.suppress(Exception):
-            await queue.cancel(tag)
-            await dead_queue.cancel(dead_tag)
+        await service.settle(queue.cancel(tag))
+        await service.settle(dead_queue.cancel(dead_tag))
         # Let the writer drain what it holds; anything still unacked returns to the queue.
         await asyncio.sleep(settings.logger_batch_wait_ms / 1000 * 2)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await connection.close()
-        await pool.close()
+        await service.settle(connection.close())
+        await service.settle(pool.close())

@@ -28,8 +28,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         # Stop taking events; a resolution in progress stops at its next batch and hands
         # its event back (nack), to resume from the cursor in another process.
-        await queue.cancel(tag)
+        await service.settle(queue.cancel(tag))
         resolver.stopping.set()
-        await in_flight.wait(seconds=30)
-        await connection.close()
-        await pool.close()
+        await in_flight.wait(seconds=20)
+        await service.settle(connection.close())
+        await service.settle(pool.close())

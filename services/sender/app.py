@@ -162,8 +162,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
         for consumers in groups.values():
-            await consumers.stop()
+            await service.settle(consumers.stop())
         await in_flight.wait(seconds=20)
-        await sms.close()
-        await connection.close()
-        await pool.close()
+        await service.settle(sms.close())
+        await service.settle(connection.close())
+        await service.settle(pool.close())
