@@ -1,6 +1,6 @@
 """A private database and RabbitMQ vhost for one benchmark run, dropped at the end.
 
-The servers are the local ones (``scripts/_setup.sh`` starts them), or those named by
+The servers are the local ones (start them as the README says), or those named by
 ``HERALD_BENCH_DATABASE_URL`` / ``HERALD_BENCH_AMQP_URL``. Vhosts are managed with
 ``rabbitmqctl`` when it is installed, else through the management API at
 ``HERALD_BENCH_AMQP_MANAGEMENT_URL``.

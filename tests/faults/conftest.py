@@ -1,6 +1,6 @@
 """Fixtures of the fault-injection suite: a stack with two senders, and the summary table.
 
-Run with ``bash scripts/test -m faults tests/faults`` (the default suite excludes ``slow``).
+Run with ``python -m pytest -m faults tests/faults`` (the default suite excludes ``slow``).
 The scenarios that restart the machine's RabbitMQ or Postgres are marked ``machine_wide``,
 run last, one at a time (a lock file serialises them across concurrent runs); leave them out
 with ``-m "faults and not machine_wide"``.
