@@ -29,10 +29,11 @@ from demo.stack import Stack
 from shared import db
 
 T = TypeVar("T")
-FIGURES = ("e2e", "latency", "resolver", "logger", "preview", "test", "idle")
+FIGURES = ("e2e", "latency", "batch", "resolver", "logger", "preview", "test", "idle")
 DESCRIPTIONS = {
     "e2e": "1: end to end, 1 and 2 senders, sandbox without latency",
     "latency": "2: end to end with 20 ms of gateway latency, 64 connections",
+    "batch": "1c-1d, 2c-2e: BulkSMS send_batch without latency, and at 20 and 80 ms",
     "resolver": "3: the resolver alone on the big directory",
     "logger": "4: logger lag and logger throughput",
     "preview": "5: preview latency on the big directory",
@@ -123,7 +124,7 @@ def size_campaigns(
     """Shrink the end-to-end campaigns to fit the time left; returns the scale and the cap of
     each campaign. ``rate`` is the warm-up's throughput (msg/s)."""
     scale = _copy(scale)
-    runs = 2 * (("e2e" in selected) + ("latency" in selected))
+    runs = 2 * (("e2e" in selected) + ("latency" in selected)) + 5 * ("batch" in selected)
     drain = scale.logger_drain if "logger" in selected else 0
     # What the figures after the end-to-end campaigns take, roughly (measured on a busy
     # 2-core machine): the send-as-test campaign, the idle window, the big load (COPY and
@@ -252,6 +253,13 @@ async def _figures(ctx: Context, args: argparse.Namespace, started: float) -> No
     if "latency" in selected:
         runs["2b"] = await checked(figures.end_to_end(ctx, "2b", 2, 20, 64, cap))
         runs["2a"] = await checked(figures.end_to_end(ctx, "2a", 1, 20, 64, cap))
+    if "batch" in selected:
+        batch, slow = figures.BATCH_SIZE, figures.SLOW_GATEWAY_MS
+        runs["1c"] = await checked(figures.end_to_end(ctx, "1c", 1, 0, 32, cap, batch))
+        runs["1d"] = await checked(figures.end_to_end(ctx, "1d", 2, 0, 32, cap, batch))
+        runs["2c"] = await checked(figures.end_to_end(ctx, "2c", 1, 20, 64, cap, batch))
+        runs["2d"] = await checked(figures.end_to_end(ctx, "2d", 1, slow, 64, cap))
+        runs["2e"] = await checked(figures.end_to_end(ctx, "2e", 1, slow, 64, cap, batch))
     if runs:
         figures.memory(ctx, f"the {ctx.scale.e2e:,} campaigns")
     if "logger" in selected:

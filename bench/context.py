@@ -95,12 +95,15 @@ class Context:
 
     # ---- gateway ---------------------------------------------------------------------------
 
-    async def configure_gateway(self, *, latency_ms: float, max_connections: int) -> None:
-        """Point Herald at the sandbox with this many connections; set the sandbox latency."""
-        status, body = await self.api.put(
-            "/config/sms",
-            sandbox_sms_config(self.stack.sandbox_url, max_connections=max_connections),
+    async def configure_gateway(
+        self, *, latency_ms: float, max_connections: int, batch_size: int = 0
+    ) -> None:
+        """Point Herald at the sandbox with this many connections (and BulkSMS batches of
+        ``batch_size`` when not 0); set the sandbox latency."""
+        config = sandbox_sms_config(
+            self.stack.sandbox_url, max_connections=max_connections, batch_size=batch_size
         )
+        status, body = await self.api.put("/config/sms", config)
         assert status == 200, body
         status, body = await self.sandbox.put("/config", {"latency_ms": latency_ms})
         assert status == 200, body

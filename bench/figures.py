@@ -19,6 +19,10 @@ from shared import topology
 E2E_TARGET = 1_500
 E2E_RATIO = 0.6
 LATENCY_TARGET = 1_200
+LATENCY_MS = 20
+# The BulkSMS batch comparison: a slow gateway, and the rows per send_batch request.
+SLOW_GATEWAY_MS = 80
+BATCH_SIZE = 500
 RESOLVER_RATIO = 0.8
 RESOLVER_RSS_MIB = 200
 LAG_TARGET_S = 2.0
@@ -224,17 +228,26 @@ class Profiles:
 
 
 async def end_to_end(
-    ctx: Context, key: str, senders: int, latency_ms: float, max_connections: int, cap_s: float
+    ctx: Context,
+    key: str,
+    senders: int,
+    latency_ms: float,
+    max_connections: int,
+    cap_s: float,
+    batch_size: int = 0,
 ) -> CampaignRun:
     """Figures 1 and 2: one campaign of the end-to-end cohort, POST -> final status."""
     people = main_people(ctx, ctx.scale.e2e)
+    way = f"send_batch of {batch_size}" if batch_size else f"{max_connections} conns"
     name = (
         f"end to end, {senders} sender{'s' if senders > 1 else ''},"
-        f" gateway {latency_ms:.0f} ms, {max_connections} conns"
+        f" gateway {latency_ms:.0f} ms, {way}"
     )
     ctx.progress.step(f"{key}. {name}: {people:,} recipients")
     await ctx.set_senders(senders)
-    await ctx.configure_gateway(latency_ms=latency_ms, max_connections=max_connections)
+    await ctx.configure_gateway(
+        latency_ms=latency_ms, max_connections=max_connections, batch_size=batch_size
+    )
     profiles = Profiles(ctx, ["sender-1", "logger"], key) if key == "1a" else None
     try:
         run = await run_campaign(ctx, key, main_filters(ctx, people), people, cap_s)
@@ -243,11 +256,14 @@ async def end_to_end(
             profiles.finish(key)
     target = E2E_TARGET if latency_ms == 0 else LATENCY_TARGET
     ratio = ctx.results.ratio(run.rate)
-    met = run.complete and run.rate >= target
+    met: bool | None = run.complete and run.rate >= target
     target_text = f">= {target:,}"
     if latency_ms == 0:
         met = met and ratio is not None and ratio >= E2E_RATIO
         target_text += f" and >= {E2E_RATIO} x relay"
+    if latency_ms > LATENCY_MS:
+        # The batch comparison at a slow gateway: no target of its own.
+        met, target_text = None, ""
     notes = [f"{run.messages:,} msgs in {run.elapsed_s:.1f}s"]
     if run.resolve_s is not None:
         notes.append(f"resolved in {run.resolve_s:.1f}s")

@@ -98,7 +98,7 @@ def table(results: Results, *, markdown: bool = False) -> str:
             "| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines
         ]
         return "\n".join(out)
-    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header))]
+    widths = [max([len(header[i]), *(len(line[i]) for line in lines)]) for i in range(len(header))]
     numeric = {2, 4}
 
     def fmt(cells: list[str]) -> str:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from shared import sms_batch
 
 RecipientType = Literal["customer", "lead"]
 PersonStatus = Literal["new", "active", "inactive", "blocked"]
@@ -115,6 +125,25 @@ class SmsConfig(Strict):
     max_connections: Annotated[int, Field(ge=1, le=256)] = 8
     # Delivery reports are accepted at /callbacks/bulksms?secret=<this>; empty: refused.
     callback_secret: Annotated[str, Field(max_length=200)] = ""
+    # BulkSMS EAPI only: up to this many first attempts go in one send_batch request (0: off;
+    # not used while rate_per_second is set, which counts requests of one SMS).
+    batch_size: Annotated[int, Field(ge=0, le=sms_batch.MAX_ROWS)] = 0
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batchable(cls, value: int, info: ValidationInfo) -> int:
+        data = info.data
+        if value and {"url", "method", "content_type", "payload", "headers"} <= data.keys():
+            problem = sms_batch.batch_problem(
+                url=str(data["url"]),
+                method=data["method"],
+                content_type=data["content_type"],
+                payload=data["payload"],
+                headers=data["headers"],
+            )
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @field_validator("headers")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 # Ids are Postgres bigints: a larger one could never be stored, so it is malformed.
 BIGINT_MAX = 2**63 - 1
@@ -68,3 +68,24 @@ class Outcome(_Message):
     def _storable(cls, value: str | None) -> str | None:
         # Postgres text cannot hold NUL; a gateway's answer may contain one.
         return value.replace("\x00", "\ufffd") if value else value
+
+
+# A sender publishes the outcomes of one batch of jobs as one event (one confirm, one
+# delivery to the logger instead of one per message).
+MAX_OUTCOMES_PER_EVENT = 10_000
+
+
+class Outcomes(_Message):
+    """The outcomes of a batch of jobs, written by the logger like single ones."""
+
+    outcomes: list[Outcome] = Field(min_length=1, max_length=MAX_OUTCOMES_PER_EVENT)
+
+
+# Both shapes travel on the outcome queue: single events from older senders, batches now.
+_OUTCOME_EVENT: TypeAdapter[Outcomes | Outcome] = TypeAdapter(Outcomes | Outcome)
+
+
+def parse_outcomes(body: bytes) -> list[Outcome]:
+    """The outcomes in an outcome event of either shape (``ValidationError`` if neither)."""
+    event = _OUTCOME_EVENT.validate_json(body)
+    return event.outcomes if isinstance(event, Outcomes) else [event]

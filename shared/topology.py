@@ -36,6 +36,7 @@ class JobLane:
 
     queue: str
     routing_key: str
+    channel: str  # the driver that sends its jobs: sms, email or portal
 
     def retry_queue(self, delay_s: int) -> str:
         return f"{self.queue}.retry.{delay_s}s"
@@ -44,12 +45,12 @@ class JobLane:
         return f"{self.routing_key}.retry.{delay_s}s"
 
 
-SMS = JobLane(queue="herald.sms", routing_key="job.sms")
+SMS = JobLane(queue="herald.sms", routing_key="job.sms", channel="sms")
 # Test sends get their own queue so they never wait behind a mass campaign.
-SMS_TEST = JobLane(queue="herald.sms.test", routing_key="job.sms.test")
-EMAIL = JobLane(queue="herald.email", routing_key="job.email")
-EMAIL_TEST = JobLane(queue="herald.email.test", routing_key="job.email.test")
-PORTAL = JobLane(queue="herald.portal", routing_key="job.portal")
+SMS_TEST = JobLane(queue="herald.sms.test", routing_key="job.sms.test", channel="sms")
+EMAIL = JobLane(queue="herald.email", routing_key="job.email", channel="email")
+EMAIL_TEST = JobLane(queue="herald.email.test", routing_key="job.email.test", channel="email")
+PORTAL = JobLane(queue="herald.portal", routing_key="job.portal", channel="portal")
 LANES: tuple[JobLane, ...] = (SMS, SMS_TEST, EMAIL, EMAIL_TEST, PORTAL)
 # The mass lane of each channel (test sends pick the channel's test lane).
 CHANNEL_LANES = {"sms": SMS, "email": EMAIL, "portal": PORTAL}

@@ -13,13 +13,16 @@ from pydantic import ValidationError
 from services.logger import repo
 from shared import amqp
 from shared.db import Pool
-from shared.schemas import Outcome
+from shared.schemas import Outcome, parse_outcomes
 
 log = logging.getLogger(__name__)
 
 FAILURE_BACKOFF_SECONDS = 2.0
 # Errors that retrying cannot fix (bad data), unlike a lost connection.
 UNSTORABLE = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+# One delivery of the outcome queue: its outcomes, or why it is invalid.
+Event = tuple[list[Outcome] | str, AbstractIncomingMessage]
 
 
 class BatchWriter:
@@ -32,12 +35,13 @@ class BatchWriter:
         self.channel = channel
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
-        self._queue: asyncio.Queue[tuple[Outcome | str, AbstractIncomingMessage]] = asyncio.Queue()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        """Queue one outcome (or why it is invalid) for the next batch, in delivery order."""
+        """Queue one event's outcomes (or why it is invalid) for the next batch, in delivery
+        order."""
         try:
-            item: Outcome | str = Outcome.model_validate_json(message.body)
+            item: list[Outcome] | str = parse_outcomes(message.body)
         except ValidationError as exc:
             item = f"invalid outcome event: {exc}"
         await self._queue.put((item, message))
@@ -46,8 +50,9 @@ class BatchWriter:
         """Write batches until cancelled."""
         while True:
             batch = [await self._queue.get()]
+            size = _size(batch[0])
             deadline = asyncio.get_running_loop().time() + self.max_wait_s
-            while len(batch) < self.batch_size:
+            while size < self.batch_size:
                 timeout = deadline - asyncio.get_running_loop().time()
                 if timeout <= 0:
                     break
@@ -55,6 +60,7 @@ class BatchWriter:
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
                 except TimeoutError:
                     break
+                size += _size(batch[-1])
             try:
                 await self._handle(batch)
             except asyncio.CancelledError:
@@ -63,10 +69,10 @@ class BatchWriter:
                 # Whatever went wrong, the writer goes on: unacked events come back.
                 log.exception("a batch of %d outcomes failed; they will be redelivered", len(batch))
 
-    async def _handle(self, batch: list[tuple[Outcome | str, AbstractIncomingMessage]]) -> None:
+    async def _handle(self, batch: list[Event]) -> None:
         # Invalid ones are dead-lettered (and acked) first, so that the batch's single
         # `multiple` ack below never covers a message whose copy is not yet confirmed.
-        valid: list[tuple[Outcome, AbstractIncomingMessage]] = []
+        valid: list[tuple[list[Outcome], AbstractIncomingMessage]] = []
         for item, message in batch:
             if isinstance(item, str):
                 await amqp.dead_letter(self.channel, message, item)
@@ -75,8 +81,8 @@ class BatchWriter:
         if valid:
             await self._write(valid)
 
-    async def _write(self, batch: list[tuple[Outcome, AbstractIncomingMessage]]) -> None:
-        outcomes = [outcome for outcome, _ in batch]
+    async def _write(self, batch: list[tuple[list[Outcome], AbstractIncomingMessage]]) -> None:
+        outcomes = [outcome for event, _ in batch for outcome in event]
         while True:
             try:
                 changed, closed = await repo.apply(self.pool, outcomes)
@@ -97,21 +103,45 @@ class BatchWriter:
         await _settle(batch[-1][1], multiple=True)
         if closed:
             log.info("campaigns finished: %s", ", ".join(map(str, closed)))
-        log.debug("wrote %d outcomes (%d changed rows)", len(batch), changed)
+        log.debug("wrote %d outcomes (%d changed rows)", len(outcomes), changed)
 
-    async def _write_one_by_one(self, batch: list[tuple[Outcome, AbstractIncomingMessage]]) -> None:
-        for outcome, message in batch:
+    async def _write_one_by_one(
+        self, batch: list[tuple[list[Outcome], AbstractIncomingMessage]]
+    ) -> None:
+        for event, message in batch:
             try:
-                await repo.apply(self.pool, [outcome])
-            except UNSTORABLE as exc:
-                await amqp.dead_letter(self.channel, message, f"outcome cannot be stored: {exc}")
-                continue
+                unstorable = await self._store(event)
             except Exception as exc:
                 log.warning("writing an outcome failed (%s); it goes back to the queue", exc)
                 with contextlib.suppress(Exception):
                     await message.nack(requeue=True)
                 continue
+            if unstorable:
+                # The others are stored; the whole event is kept for inspection (writing it
+                # again would change nothing but the unstorable rows).
+                reason = "outcome cannot be stored: " + "; ".join(unstorable)
+                await amqp.dead_letter(self.channel, message, reason)
+                continue
             await _settle(message)
+
+    async def _store(self, event: list[Outcome]) -> list[str]:
+        """Store one event's outcomes; why each one that can never be stored failed."""
+        try:
+            await repo.apply(self.pool, event)
+            return []
+        except UNSTORABLE:
+            pass
+        failed: list[str] = []
+        for outcome in event:
+            try:
+                await repo.apply(self.pool, [outcome])
+            except UNSTORABLE as exc:
+                failed.append(f"message {outcome.message_id}: {exc}")
+        return failed
+
+
+def _size(event: Event) -> int:
+    return len(event[0]) if isinstance(event[0], list) else 1
 
 
 async def _settle(message: AbstractIncomingMessage, *, multiple: bool = False) -> None:

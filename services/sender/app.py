@@ -164,6 +164,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         for consumers in groups.values():
             await service.settle(consumers.stop())
         await in_flight.wait(seconds=20)
+        await service.settle(sender.close())
         await service.settle(sms.close())
         await service.settle(connection.close())
         await service.settle(pool.close())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from services.sender.ratelimit import SharedRateLimiter
 from shared.schemas import DeliveryJob, SmsJob
@@ -37,6 +37,10 @@ class Driver(Protocol):
         """Held while a job is claimed and delivered."""
 
     @property
+    def batch_limit(self) -> int:
+        """The most jobs one batch claims: what the driver can have in flight at once."""
+
+    @property
     def lease(self) -> timedelta:
         """How long a claim holds before another sender may take the message over."""
 
@@ -52,3 +56,15 @@ class Driver(Protocol):
 
     def redact(self, text: str) -> str:
         """``text`` without any credential of the channel."""
+
+
+@runtime_checkable
+class BatchingDriver(Driver, Protocol):
+    """A driver that can also hand many first attempts to its gateway in one request."""
+
+    @property
+    def batch_size(self) -> int:
+        """The most messages in one request; 0 or 1 when batches are off."""
+
+    async def deliver_batch(self, jobs: list[Job]) -> list[Delivery]:
+        """One attempt at delivering all ``jobs`` together: a delivery per job, in order."""

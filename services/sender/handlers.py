@@ -1,27 +1,42 @@
-"""The sender's job flow, the same for every channel: claim, deliver, publish the outcome,
-then ack."""
+"""The sender's job flow, the same for every channel, one micro-batch at a time: claim the
+batch in one query, deliver each message, publish the batch's outcomes as one confirmed
+event, then ack every job."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
 from services.sender import domain, repo
-from services.sender.drivers import Delivery, Driver, Job
+from services.sender.batching import Batcher
+from services.sender.drivers import BatchingDriver, Delivery, Driver, Job
 from shared import amqp, topology
 from shared.db import Pool
 from shared.logs import mask_email, mask_phone
-from shared.schemas import DeliveryJob, Outcome, SmsJob
-from shared.sms_gateway import classify_exception
+from shared.schemas import DeliveryJob, Outcome, Outcomes, SmsJob
+from shared.sms_gateway import Classification, classify_exception
 
 log = logging.getLogger(__name__)
 
 TEST_LANES = (topology.SMS_TEST, topology.EMAIL_TEST)
+# Batches of one lane handled at once: one being delivered while the next is claimed.
+BATCHES_IN_FLIGHT = 2
+
+Item = tuple[Job, AbstractIncomingMessage]
+
+
+@dataclass(slots=True)
+class _Settled:
+    """What a batch has decided for its jobs: outcomes to publish, jobs to park."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    retries: list[tuple[Job, int]] = field(default_factory=list)
 
 
 class Sender:
@@ -38,10 +53,11 @@ class Sender:
         self.channel = channel
         self.exchange = exchange
         self.drivers = drivers
+        self._batchers: dict[topology.JobLane, Batcher[Item]] = {}
 
     async def on_job(self, lane: topology.JobLane, message: AbstractIncomingMessage) -> None:
         """Handle one delivery; it is acked only once its outcome or retry is confirmed."""
-        model = SmsJob if lane in (topology.SMS, topology.SMS_TEST) else DeliveryJob
+        model = SmsJob if lane.channel == "sms" else DeliveryJob
         try:
             job: Job = model.model_validate_json(message.body)
         except ValidationError as exc:
@@ -50,113 +66,217 @@ class Sender:
                 self.channel, message, f"invalid {kind} job ({lane.queue}): {exc}"
             )
             return
-        try:
-            await self._handle(lane, job)
-        except Exception as exc:
-            # Database (or broker) trouble: park the job in the first retry tier as a new
-            # message, so an outage does not count towards the delivery limit meant for
-            # poison; hand it back only if even that fails.
-            log.warning("message %s: handling failed (%s); retrying later", job.message_id, exc)
-            try:
-                await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
-            except Exception:
-                await asyncio.sleep(1)
-                with contextlib.suppress(Exception):
-                    await message.nack(requeue=True)
-                return
-        with contextlib.suppress(Exception):  # a lost channel redelivers; the claim dedupes
-            await message.ack()
+        await self._batcher(lane).submit((job, message))
 
-    async def _handle(self, lane: topology.JobLane, job: Job) -> None:
+    def _batcher(self, lane: topology.JobLane) -> Batcher[Item]:
+        batcher = self._batchers.get(lane)
+        if batcher is None:
+            driver = self.drivers[lane.channel]
+            # A batch never claims more than the driver can have in flight at once, so a
+            # cancel or pause catches everything else still waiting in the queue.
+            batcher = Batcher(
+                lambda items: self._handle_batch(lane, items),
+                max_size=lambda: driver.batch_limit,
+                concurrency=BATCHES_IN_FLIGHT,
+            )
+            self._batchers[lane] = batcher
+        return batcher
+
+    async def close(self) -> None:
+        """Let running batches finish."""
+        for batcher in self._batchers.values():
+            await batcher.close()
+
+    async def _handle_batch(self, lane: topology.JobLane, items: list[Item]) -> None:
+        settled = _Settled()
+        try:
+            await self._decide(lane, [job for job, _ in items], settled)
+            await self._publish(lane, settled)
+        except Exception as exc:
+            # Database (or broker) trouble: park each job in the first retry tier as a new
+            # message, so an outage does not count towards the delivery limit meant for
+            # poison; hand back only the jobs that even that fails for.
+            log.warning("a batch of %d jobs failed (%s); retrying later", len(items), exc)
+            await self._park_all(lane, items)
+            return
+        for _, message in items:
+            with contextlib.suppress(Exception):  # a lost channel redelivers; the claim dedupes
+                await message.ack()
+
+    async def _decide(self, lane: topology.JobLane, jobs: list[Job], settled: _Settled) -> None:
         now = datetime.now(UTC)
-        if job.expires_at <= now:
-            await self._outcome(job, "expired", error="not sent before expiry")
+        driver = self.drivers[lane.channel]
+        live: list[Job] = []
+        for job in jobs:
+            if job.expires_at <= now:
+                settled.outcomes.append(_outcome(job, "expired", error="not sent before expiry"))
+            elif not driver.usable():
+                # Sending was switched off after this job was delivered: wait in a retry tier.
+                settled.retries.append((job, topology.RETRY_DELAYS_S[0]))
+            else:
+                live.append(job)
+        if not live:
             return
-        driver = self.drivers[job.channel if isinstance(job, DeliveryJob) else "sms"]
-        if not driver.usable():
-            # Sending was switched off after this job was delivered: wait in a retry tier.
-            await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
-            return
+        claims = await repo.claim_many(self.pool, [job.message_id for job in live], driver.lease)
+        claimed: dict[int, tuple[Job, repo.Claim]] = {}
+        for job in live:
+            claim = claims[job.message_id]
+            if claim.result == "claimed":
+                # A duplicate job in the same batch is dropped: its row was claimed once.
+                claimed.setdefault(job.message_id, (job, claim))
+            elif claim.result == "busy":
+                settled.retries.append((job, topology.RETRY_DELAYS_S[0]))
+            # final, missing or held: already done (a redelivery, a duplicate job), or its
+            # campaign is paused (the resume republishes it): no call.
+        sends = []
+        if isinstance(driver, BatchingDriver) and driver.batch_size > 1 and lane not in TEST_LANES:
+            # Only first attempts: a message is in one batch at most (see shared.sms_batch).
+            first = {i: pair for i, pair in claimed.items() if pair[1].attempts == 1}
+            if len(first) > 1:
+                sends.append(self._send_batch(list(first.values()), driver, now, settled))
+                claimed = {i: pair for i, pair in claimed.items() if i not in first}
+        sends += [
+            self._send(lane, job, claim, driver, now, settled) for job, claim in claimed.values()
+        ]
+        await asyncio.gather(*sends)
+
+    async def _send(
+        self,
+        lane: topology.JobLane,
+        job: Job,
+        claim: repo.Claim,
+        driver: Driver,
+        now: datetime,
+        settled: _Settled,
+    ) -> None:
         if lane in TEST_LANES:
             # A test send never queues behind the mass jobs this process holds.
-            await self._send(lane, job, driver, now)
-            return
-        # Claim only when a connection is free: a message claimed is a message about to be
-        # handed over, so a cancel or pause catches everything still waiting.
-        async with driver.capacity:
-            await self._send(lane, job, driver, now)
+            delivery = await self._attempt(driver, job)
+        else:
+            async with driver.capacity:
+                delivery = await self._attempt(driver, job)
+        await self._conclude(job, claim, driver, delivery, now, settled)
 
-    async def _send(self, lane: topology.JobLane, job: Job, driver: Driver, now: datetime) -> None:
-        claim = await repo.claim(self.pool, job.message_id, driver.lease)
-        if claim.result in ("final", "missing", "held"):
-            # Already done (a redelivery, a duplicate job), or its campaign is paused (the
-            # resume republishes it): no call.
-            return
-        if claim.result == "busy":
-            await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
-            return
+    async def _send_batch(
+        self,
+        jobs: list[tuple[Job, repo.Claim]],
+        driver: BatchingDriver,
+        now: datetime,
+        settled: _Settled,
+    ) -> None:
+        deliveries = await driver.deliver_batch([job for job, _ in jobs])
+        for (job, claim), delivery in zip(jobs, deliveries, strict=True):
+            if delivery.verdict.verdict == "permanent":
+                # One bad row refuses the whole submission: each message is tried on its own
+                # (attempts > 1 never batch again) and gets its own verdict.
+                reason = f"batch refused ({delivery.verdict.reason}); retried on its own"
+                verdict = Classification("retry", reason, delivery.verdict.code, None)
+                delivery = Delivery(verdict, delivery.request, delivery.answer)
+            await self._conclude(job, claim, driver, delivery, now, settled)
+
+    async def _conclude(
+        self,
+        job: Job,
+        claim: repo.Claim,
+        driver: Driver,
+        delivery: Delivery,
+        now: datetime,
+        settled: _Settled,
+    ) -> None:
         try:
-            delivery = await driver.deliver(job)
+            verdict = delivery.verdict
+            action = domain.decide(
+                verdict, attempt=claim.attempts, now=now, expires_at=job.expires_at
+            )
+            reason = driver.redact(action.reason) if action.reason else None
+            if action.kind == "retry":
+                delay = action.delay_s
+                if verdict.verdict == "gateway_paused":
+                    if driver.usable():  # once, not once per message of a batch
+                        await driver.paused_by(delivery, now)
+                    delay = topology.RETRY_DELAYS_S[0]  # the pause, not the tier, holds it back
+                await repo.release(
+                    self.pool, job.message_id, claim.attempts, reason or "", delivery.answer
+                )
+                settled.retries.append((job.model_copy(update={"attempt": claim.attempts}), delay))
+                return
+        except Exception as exc:
+            # Releasing failed (the database is away): the claim's lease runs out by itself.
+            log.warning("message %s: handling failed (%s); retrying later", job.message_id, exc)
+            settled.retries.append((job, topology.RETRY_DELAYS_S[0]))
+            return
+        settled.outcomes.append(
+            _outcome(
+                job,
+                action.kind,
+                error=reason,
+                request=delivery.request,
+                answer=delivery.answer,
+                batch_id=verdict.batch_id,
+                attempt=claim.attempts,
+            )
+        )
+        if action.kind != "sent":
+            masked = mask_phone(job.to) if isinstance(job, SmsJob) else mask_email(job.to)
+            log.info("message %s to %s: %s", job.message_id, masked, reason)
+
+    async def _attempt(self, driver: Driver, job: Job) -> Delivery:
+        try:
+            return await driver.deliver(job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             verdict = (
                 domain.classify_smtp(exc) if driver.channel == "email" else classify_exception(exc)
             )
-            delivery = Delivery(verdict)
-        verdict = delivery.verdict
-        action = domain.decide(verdict, attempt=claim.attempts, now=now, expires_at=job.expires_at)
-        reason = driver.redact(action.reason) if action.reason else None
-        if action.kind == "retry":
-            delay = action.delay_s
-            if verdict.verdict == "gateway_paused":
-                await driver.paused_by(delivery, now)
-                delay = topology.RETRY_DELAYS_S[0]  # the pause, not the tier, holds it back
-            await repo.release(
-                self.pool, job.message_id, claim.attempts, reason or "", delivery.answer
-            )
-            await self._retry(lane, job.model_copy(update={"attempt": claim.attempts}), delay)
-            return
-        await self._outcome(
-            job,
-            action.kind,
-            error=reason,
-            request=delivery.request,
-            answer=delivery.answer,
-            batch_id=verdict.batch_id,
-            attempt=claim.attempts,
-        )
-        if action.kind != "sent":
-            masked = mask_phone(job.to) if isinstance(job, SmsJob) else mask_email(job.to)
-            log.info("message %s to %s: %s", job.message_id, masked, reason)
+            return Delivery(verdict)
+
+    async def _publish(self, lane: topology.JobLane, settled: _Settled) -> None:
+        # Confirmed publishes (each awaits the broker's ack) before any job is acked.
+        publishes = [self._retry(lane, job, delay) for job, delay in settled.retries]
+        if settled.outcomes:
+            event = Outcomes(outcomes=settled.outcomes)
+            publishes.append(amqp.publish(self.exchange, topology.RK_OUTCOME, event))
+        await asyncio.gather(*publishes)
 
     async def _retry(self, lane: topology.JobLane, job: Job, delay_s: int) -> None:
         await self.exchange.publish(
             amqp.json_message(job), routing_key=lane.retry_routing_key(delay_s), mandatory=True
         )
 
-    async def _outcome(
-        self,
-        job: Job,
-        status: domain.ActionKind,
-        *,
-        error: str | None = None,
-        request: str | None = None,
-        answer: str | None = None,
-        batch_id: str | None = None,
-        attempt: int = 0,
-    ) -> None:
-        assert status != "retry"
-        outcome = Outcome(
-            message_id=job.message_id,
-            campaign_id=job.campaign_id,
-            channel=job.channel if isinstance(job, DeliveryJob) else "sms",
-            status=status,
-            error=error,
-            gateway_request=request,
-            gateway_answer=answer,
-            batch_id=batch_id,
-            attempt=attempt,
-            at=datetime.now(UTC),
-        )
-        await amqp.publish(self.exchange, topology.RK_OUTCOME, outcome)
+    async def _park_all(self, lane: topology.JobLane, items: list[Item]) -> None:
+        for job, message in items:
+            try:
+                await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
+            except Exception:
+                await asyncio.sleep(1)
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
+                continue
+            with contextlib.suppress(Exception):
+                await message.ack()
+
+
+def _outcome(
+    job: Job,
+    status: domain.ActionKind,
+    *,
+    error: str | None = None,
+    request: str | None = None,
+    answer: str | None = None,
+    batch_id: str | None = None,
+    attempt: int = 0,
+) -> Outcome:
+    assert status != "retry"
+    return Outcome(
+        message_id=job.message_id,
+        campaign_id=job.campaign_id,
+        channel=job.channel if isinstance(job, DeliveryJob) else "sms",
+        status=status,
+        error=error,
+        gateway_request=request,
+        gateway_answer=answer,
+        batch_id=batch_id,
+        attempt=attempt,
+        at=datetime.now(UTC),
+    )

@@ -33,6 +33,10 @@ class PortalDriver:
         return self._capacity
 
     @property
+    def batch_limit(self) -> int:
+        return _CAPACITY
+
+    @property
     def lease(self) -> timedelta:
         return timedelta(seconds=60)
 

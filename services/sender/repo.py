@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+import asyncpg
+
 from services.sender.mime import File
 from shared import ledger
 from shared.db import Pool
@@ -22,36 +24,56 @@ class Claim:
 
 
 async def claim(pool: Pool, message_id: int, lease: timedelta) -> Claim:
-    """Take a message for sending, unless it is final, another sender holds it, or its
-    campaign is paused (``held``: the job is dropped; resuming republishes the campaign)."""
-    row = await pool.fetchrow(
-        """
-        WITH claimed AS (
-            UPDATE messages
-               SET status = 'sending', attempts = attempts + 1,
-                   claimed_until = now() + $2::interval, updated_at = now()
-             WHERE id = $1
-               AND (status = 'new' OR (status = 'sending' AND claimed_until < now()))
-               AND NOT EXISTS (SELECT 1 FROM campaigns c
-                                WHERE c.id = messages.campaign_id AND c.status = 'paused')
-            RETURNING attempts)
-        SELECT (SELECT attempts FROM claimed) AS attempts,
-               m.status,
-               (SELECT c.status FROM campaigns c WHERE c.id = m.campaign_id) AS campaign
-          FROM (SELECT $1::bigint AS id) wanted
-          LEFT JOIN messages m ON m.id = wanted.id
-        """,
-        message_id,
-        lease,
-    )
-    assert row is not None
-    if row["attempts"] is not None:
-        return Claim("claimed", row["attempts"])
-    if row["status"] is None:
-        return Claim("missing")
-    if row["campaign"] == "paused" and row["status"] == "new":
-        return Claim("held")
-    return Claim("final" if row["status"] in ledger.FINAL else "busy")
+    """Take one message for sending (see ``claim_many``)."""
+    return (await claim_many(pool, [message_id], lease))[message_id]
+
+
+async def claim_many(pool: Pool, message_ids: list[int], lease: timedelta) -> dict[int, Claim]:
+    """Take messages for sending in one round trip, each unless it is final, another sender
+    holds it, or its campaign is paused (``held``: the job is dropped; resuming republishes
+    the campaign)."""
+    ids = sorted(set(message_ids))
+    for attempt in range(_DEADLOCK_RETRIES):
+        try:
+            rows = await pool.fetch(_CLAIM_SQL, ids, lease)
+            break
+        except asyncpg.DeadlockDetectedError:
+            # Two senders holding overlapping duplicate jobs; the loser simply asks again.
+            if attempt == _DEADLOCK_RETRIES - 1:
+                raise
+    claims: dict[int, Claim] = {}
+    for row in rows:
+        if row["attempts"] is not None:
+            claims[row["id"]] = Claim("claimed", row["attempts"])
+        elif row["status"] is None:
+            claims[row["id"]] = Claim("missing")
+        elif row["campaign"] == "paused" and row["status"] == "new":
+            claims[row["id"]] = Claim("held")
+        else:
+            claims[row["id"]] = Claim("final" if row["status"] in ledger.FINAL else "busy")
+    return claims
+
+
+_DEADLOCK_RETRIES = 3
+# Rows are locked in id order (the ANY index scan), which keeps concurrent claims of
+# overlapping sets from deadlocking in the common case. The outer SELECT reads the snapshot
+# from before the UPDATE: for rows not claimed it tells final from held from busy.
+_CLAIM_SQL = """
+    WITH claimed AS (
+        UPDATE messages
+           SET status = 'sending', attempts = attempts + 1,
+               claimed_until = now() + $2::interval, updated_at = now()
+         WHERE id = ANY($1::bigint[])
+           AND (status = 'new' OR (status = 'sending' AND claimed_until < now()))
+           AND NOT EXISTS (SELECT 1 FROM campaigns c
+                            WHERE c.id = messages.campaign_id AND c.status = 'paused')
+        RETURNING id, attempts)
+    SELECT wanted.id, claimed.attempts, m.status, c.status AS campaign
+      FROM unnest($1::bigint[]) AS wanted(id)
+      LEFT JOIN claimed ON claimed.id = wanted.id
+      LEFT JOIN messages m ON m.id = wanted.id
+      LEFT JOIN campaigns c ON c.id = m.campaign_id
+"""
 
 
 async def release(

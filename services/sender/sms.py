@@ -9,16 +9,25 @@ from datetime import UTC, datetime, timedelta
 from services.sender import domain
 from services.sender.drivers import Delivery, Job
 from services.sender.ratelimit import SharedRateLimiter
-from shared import config_store, secrets
+from shared import config_store, secrets, sms_batch
 from shared.db import Pool
 from shared.models import SmsConfig
 from shared.schemas import SmsJob
 from shared.sms_client import Gateway
-from shared.sms_gateway import Classification, classify_response
+from shared.sms_gateway import (
+    Classification,
+    HttpRequest,
+    classify_exception,
+    classify_response,
+)
 
 log = logging.getLogger(__name__)
 
 _NO_CAPACITY = asyncio.Semaphore(1)
+# A batch whose outcome is unknown (timeout, lost connection) is sent again as it was, with
+# the same stop_dup_id, so that the gateway drops it if the first one got through.
+BATCH_RESENDS = 2
+BATCH_RESEND_BACKOFF_S = 1.0
 
 
 class SmsDriver:
@@ -63,8 +72,25 @@ class SmsDriver:
         return self.gateway.capacity if self.gateway else _NO_CAPACITY
 
     @property
+    def batch_limit(self) -> int:
+        if self.config is None:
+            return 1
+        return max(self.batch_size, self.config.max_connections)
+
+    @property
+    def batch_size(self) -> int:
+        config = self.config
+        # A rate limit counts one slot per request of one SMS: batches would bypass it.
+        return config.batch_size if config and config.rate_per_second is None else 0
+
+    @property
     def lease(self) -> timedelta:
-        return domain.claim_lease(self.config.timeout_seconds if self.config else 15)
+        timeout = self.config.timeout_seconds if self.config else 15
+        if self.batch_size > 1:
+            # The claims of a batch hold through its resends.
+            backoff = sum(BATCH_RESEND_BACKOFF_S * 2**i for i in range(BATCH_RESENDS))
+            return domain.claim_lease(timeout * (BATCH_RESENDS + 1) + backoff)
+        return domain.claim_lease(timeout)
 
     @property
     def rate_per_second(self) -> float | None:
@@ -96,3 +122,49 @@ class SmsDriver:
         reason = self.redact(verdict.reason)
         await config_store.pause_sms(self.pool, reason, until)
         log.warning("gateway paused: %s (until %s)", reason, until or "resumed by an operator")
+
+    async def deliver_batch(self, jobs: list[Job]) -> list[Delivery]:
+        assert self.gateway is not None and all(isinstance(job, SmsJob) for job in jobs)
+        config = self.gateway.config
+        rows = [(job.to, job.text) for job in jobs if isinstance(job, SmsJob)]
+        dup_id = min(job.message_id for job in jobs)
+        try:
+            request = self._batch_request(rows, dup_id)
+        except ValueError as exc:
+            verdict = Classification("permanent", f"gateway configuration: {exc}", None, None)
+            return [Delivery(verdict) for _ in jobs]
+        answer: str | None = None
+        for resend in range(BATCH_RESENDS + 1):
+            try:
+                async with self.capacity:
+                    status, body = await self.gateway.send(request)
+                verdict = classify_response(
+                    status, body, config.success_text, now=datetime.now(UTC)
+                )
+                answer = self.redact(f"HTTP {status}\n{body}")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                verdict = classify_exception(exc)
+            if verdict.verdict != "retry" or resend == BATCH_RESENDS:
+                break
+            await asyncio.sleep(BATCH_RESEND_BACKOFF_S * 2**resend)
+        note = f"(row of a send_batch of {len(jobs)}, stop_dup_id {dup_id})"
+        return [
+            Delivery(verdict, self._stored(self._batch_request([row], dup_id), note), answer)
+            for row in rows
+        ]
+
+    def _batch_request(self, rows: list[tuple[str, str]], dup_id: int) -> HttpRequest:
+        assert self.config is not None
+        config = self.config
+        return sms_batch.build_batch_request(
+            url=str(config.url),
+            payload=config.payload,
+            headers=config.headers,
+            rows=rows,
+            dup_id=dup_id,
+        )
+
+    def _stored(self, request: HttpRequest, note: str) -> str:
+        return self.redact(domain.describe_request(request) + "\n" + note)

@@ -45,6 +45,10 @@ class EmailDriver:
         return self._capacity
 
     @property
+    def batch_limit(self) -> int:
+        return self.config.max_connections if self.config else 1
+
+    @property
     def lease(self) -> timedelta:
         return domain.claim_lease(self.config.timeout_seconds if self.config else 30)
 

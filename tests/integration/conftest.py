@@ -21,7 +21,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel, AbstractRobustConnection
+from aiohttp import web
 
+from sandbox.app import create_app
+from sandbox.state import State
 from shared import amqp, db
 from shared.db import Pool
 from tests.conftest import Isolated
@@ -194,3 +197,18 @@ async def broker(isolated: Isolated) -> AsyncIterator[Broker]:
         yield Broker(connection, channel, exchange)
     finally:
         await connection.close()
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[tuple[str, State]]:
+    """The sandbox gateway on a free port of this process: its URL and its recordings."""
+    state = State()
+    runner = web.AppRunner(create_app(state), access_log=None, shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}", state
+    finally:
+        await runner.cleanup()

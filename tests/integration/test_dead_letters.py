@@ -16,10 +16,8 @@ from typing import Any
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from aiohttp import web
 
 from demo.client import sandbox_sms_config
-from sandbox.app import create_app
 from sandbox.state import State
 from services.logger import handlers as logger_handlers
 from services.logger import repo as logger_repo
@@ -31,7 +29,7 @@ from services.sender.sms import SmsDriver
 from shared import amqp, topology
 from shared.db import Pool
 from shared.models import SmsConfig
-from shared.schemas import Outcome, ResolveCampaign, SmsJob
+from shared.schemas import ResolveCampaign, SmsJob, parse_outcomes
 from shared.settings import Settings
 from tests.integration.conftest import Broker
 from tests.integration.helpers import (
@@ -138,21 +136,6 @@ async def test_the_resolver_dead_letters_bad_events_and_keeps_resolving(
 
 
 @pytest.fixture
-async def gateway() -> AsyncIterator[tuple[str, State]]:
-    """The sandbox gateway on a free port of this process: its URL and its recordings."""
-    state = State()
-    runner = web.AppRunner(create_app(state), access_log=None, shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}", state
-    finally:
-        await runner.cleanup()
-
-
-@pytest.fixture
 async def sender(
     herald_pool: Pool, broker: Broker, gateway: tuple[str, State]
 ) -> AsyncIterator[Sender]:
@@ -194,7 +177,7 @@ async def test_the_sender_dead_letters_bad_jobs_and_keeps_sending(
         await eventually(outcome_published, what="the good job's outcome")
 
     (published,) = await drain(broker.channel, topology.OUTCOME_QUEUE)
-    result = Outcome.model_validate_json(published.body)
+    (result,) = parse_outcomes(published.body)
     assert (result.message_id, result.status, result.attempt) == (message_id, "sent", 1)
     assert [(m.msisdn, m.message) for m in gateway[1].messages] == [(phone(1)[1:], "hello")]
     row = await message(pool, message_id)

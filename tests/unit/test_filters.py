@@ -3,7 +3,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from shared.filters import like_pattern, where_clause
+from shared.filters import count_query, like_pattern, where_clause
 from shared.models import Filters
 
 
@@ -82,3 +82,39 @@ def test_injection_attempt_stays_a_value() -> None:
 def test_bad_filters_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Filters.model_validate(bad)
+
+
+def test_count_of_group_columns_sums_people_counts() -> None:
+    filters = Filters(
+        status=["active"],
+        category=["private"],
+        location_ids=[1],
+        partner_ids=[1],
+        billing_type="recurring",
+        tariff_ids=[10],
+        services=["internet"],
+    )
+    sql, args = count_query("customer", filters)
+    where, where_args = where_clause("customer", filters)
+    assert sql == f"SELECT coalesce(sum(members), 0)::bigint FROM people_counts WHERE {where}"
+    assert args == where_args
+    assert count_query("lead", Filters())[0].endswith("FROM people_counts WHERE kind = $1")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(status=["active"], full_name="doe"),
+        Filters(login="01"),
+        Filters(email="@x"),
+        Filters(billing_email="@x"),
+        Filters(phone="+27"),
+        Filters(include_ids=[]),
+        Filters(partner_ids=[1], exclude_ids=[5]),
+    ],
+)
+def test_count_of_other_columns_reads_people(filters: Filters) -> None:
+    sql, args = count_query("customer", filters)
+    where, where_args = where_clause("customer", filters)
+    assert sql == f"SELECT count(*) FROM people WHERE {where}"
+    assert args == where_args
