@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 from aio_pika.abc import AbstractQueue, AbstractRobustChannel, ConsumerTag
 
-from services.sender.handlers import Sender
+from services.sender.handlers import BATCHES_IN_FLIGHT, Sender
 from services.sender.portal import PortalDriver
 from services.sender.sms import SmsDriver
 from services.sender.smtp import EmailDriver
@@ -48,10 +48,10 @@ class Consumers:
         self._qos = prefetch
         self._tags: dict[topology.JobLane, ConsumerTag] = {}
 
-    async def run(self, should: bool, rate_per_second: float | None) -> None:
+    async def run(self, should: bool, rate_per_second: float | None, batch_size: int = 0) -> None:
         """Consume when ``should``; jobs held while waiting for a rate slot stay few."""
         if should:
-            await self._tune(rate_per_second)
+            await self._tune(rate_per_second, batch_size)
             for lane, queue in self.queues.items():
                 if lane not in self._tags:
                     handler = functools.partial(self.sender.on_job, lane)
@@ -60,9 +60,10 @@ class Consumers:
         else:
             await self.stop()
 
-    async def _tune(self, rate_per_second: float | None) -> None:
-        # About a second's worth of jobs in hand when a rate limit applies.
-        prefetch = self.prefetch
+    async def _tune(self, rate_per_second: float | None, batch_size: int) -> None:
+        # Enough jobs in hand to fill the batches in flight; about a second's worth of jobs
+        # when a rate limit applies.
+        prefetch = max(self.prefetch, batch_size * BATCHES_IN_FLIGHT)
         if rate_per_second is not None:
             prefetch = max(4, min(prefetch, math.ceil(rate_per_second)))
         if prefetch != self._qos:
@@ -109,7 +110,7 @@ async def watch_config(
                 until = datetime.fromisoformat(pause["until"])
                 wait = min(wait, max(0.5, (until - datetime.now(UTC)).total_seconds()))
             await email.apply_config(await config_store.load_email(pool))
-            await groups["sms"].run(sms.usable(), sms.rate_per_second)
+            await groups["sms"].run(sms.usable(), sms.rate_per_second, sms.batch_size)
             await groups["email"].run(email.usable(), email.rate_per_second)
             await groups["portal"].run(True, None)
             await groups["test"].run(True, None)
