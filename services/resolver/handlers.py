@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,10 +16,11 @@ from pydantic import ValidationError
 
 from services.resolver import repo
 from services.resolver.domain import Content, rows_for
+from services.resolver.jobs import JobMessage, delivery_body, sms_body
 from shared import amqp, config_store, topology
 from shared.db import Pool
 from shared.models import Filters
-from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob
+from shared.schemas import ResolveCampaign
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,10 +30,32 @@ log = logging.getLogger(__name__)
 FAILURE_BACKOFF_SECONDS = 5.0
 # A portal message is stored, not sent over a network: it only waits while senders are down.
 PORTAL_EXPIRY_DAYS = 30
+# Batches whose jobs may be awaiting confirms at once: the next batch is read, rendered,
+# stored and published while the previous one's confirms come in (a crash replays both).
+PIPELINE_DEPTH = 2
+_ROUTING_KEYS = {channel: lane.routing_key for channel, lane in topology.CHANNEL_LANES.items()}
 
 
 class Interrupted(Exception):
     """The process is stopping; the event goes back to the queue and resumes elsewhere."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A stored batch whose jobs are being published; the cursor moves past it afterwards."""
+
+    since: int | None  # the cursor it starts after
+    last: int  # the id of its last person: the cursor once it is published
+    people: int
+    messages: int
+    publishing: asyncio.Task[None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    still_open: bool
+    moved: bool  # somebody else moved the cursor: go on from ``cursor``
+    cursor: int | None
 
 
 class Resolver:
@@ -102,25 +127,19 @@ class Resolver:
         await asyncio.gather(*(self._publish_one(campaign_id, p) for p in pending))
 
     async def _publish_one(self, campaign_id: int, pending: repo.Pending) -> None:
-        job: SmsJob | DeliveryJob
         if pending.channel == "sms":
-            job = SmsJob(
-                message_id=pending.id,
-                campaign_id=campaign_id,
-                to=pending.recipient,
-                text=pending.text,
-                expires_at=pending.expires_at,
+            body = sms_body(
+                pending.id, campaign_id, pending.recipient, pending.text, pending.expires_at
             )
         else:
-            job = DeliveryJob(
-                message_id=pending.id,
-                campaign_id=campaign_id,
-                channel="email" if pending.channel == "email" else "portal",
-                to=pending.recipient,
-                expires_at=pending.expires_at,
+            channel = "email" if pending.channel == "email" else "portal"
+            body = delivery_body(
+                pending.id, campaign_id, channel, pending.recipient, pending.expires_at
             )
-        lane = topology.CHANNEL_LANES[pending.channel]
-        await amqp.publish(self.exchange, lane.routing_key, job)
+        # Mandatory and confirmed (the channel's mode): returns once the job is in a queue.
+        await self.exchange.publish(
+            JobMessage(body), routing_key=_ROUTING_KEYS[pending.channel], mandatory=True
+        )
 
     async def _content(self, campaign: dict[str, Any]) -> tuple[Content, dict[str, datetime]]:
         """What the campaign sends, and until when each of its channels may try."""
@@ -171,43 +190,55 @@ class Resolver:
         content, expiry = await self._content(campaign)
         document_types = list((campaign["request"] or {}).get("attach_financial_documents") or [])
         filters = Filters.model_validate(campaign["filters"])
-        cursor = campaign["resolve_cursor"]
+        read_from = campaign["resolve_cursor"]
+        in_flight: deque[_Batch] = deque()
         published = 0
-        while True:
-            if self.stopping.is_set():
-                raise Interrupted
-            people = await repo.people_after(
-                self.pool,
-                campaign["recipient_type"],
-                filters,
-                cursor,
-                self.settings.resolver_batch_size,
-            )
-            if not people:
-                break
-            documents = await repo.documents_for(
-                self.pool, [p["id"] for p in people], document_types
-            )
-            rows = [
-                row
-                for person in people
-                for row in rows_for(
-                    campaign["send_to"], person, content, documents.get(person["id"], ())
+        try:
+            while True:
+                await self._stop_if_asked(campaign_id, in_flight)
+                people = await repo.people_after(
+                    self.pool,
+                    campaign["recipient_type"],
+                    filters,
+                    read_from,
+                    self.settings.resolver_batch_size,
                 )
-            ]
-            count, pending = await repo.store_rows(
-                self.pool, campaign_id, campaign["recipient_type"], rows, expiry
-            )
-            # Every confirm before the cursor moves: a crash replays this batch, and the
-            # ledger turns the replay into no new rows and at most duplicate jobs it drops.
-            await self._publish(campaign_id, pending)
-            published += len(pending)
-            still_open, cursor = await repo.advance(
-                self.pool, campaign_id, cursor, people[-1]["id"], len(people), count
-            )
-            if not still_open:
-                log.info("campaign %s was closed while resolving; stopping", campaign_id)
-                return
+                _raise_failed(in_flight)  # the broker refuses jobs: store no more rows
+                await self._stop_if_asked(campaign_id, in_flight)
+                if people:
+                    documents = await repo.documents_for(
+                        self.pool, [p["id"] for p in people], document_types
+                    )
+                    rows = [
+                        row
+                        for person in people
+                        for row in rows_for(
+                            campaign["send_to"], person, content, documents.get(person["id"], ())
+                        )
+                    ]
+                    count, pending = await repo.store_rows(
+                        self.pool, campaign_id, campaign["recipient_type"], rows, expiry
+                    )
+                    publishing = asyncio.create_task(self._publish(campaign_id, pending))
+                    last = people[-1]["id"]
+                    in_flight.append(_Batch(read_from, last, len(people), count, publishing))
+                    published += len(pending)
+                    read_from = last
+                settled = await self._settle(
+                    campaign_id, in_flight, keep=PIPELINE_DEPTH - 1 if people else 0
+                )
+                if not settled.still_open:
+                    log.info("campaign %s was closed while resolving; stopping", campaign_id)
+                    return
+                if settled.moved:
+                    read_from = settled.cursor
+                elif not people:
+                    break
+        finally:
+            # Only after a failure or a close: these jobs' rows stay new, a replay sends them.
+            for batch in in_flight:
+                batch.publishing.cancel()
+            await asyncio.gather(*(b.publishing for b in in_flight), return_exceptions=True)
         closed = await repo.finish(self.pool, campaign_id)
         log.info(
             "campaign %s resolved: %d jobs published%s",
@@ -215,3 +246,34 @@ class Resolver:
             published,
             ", nothing left to send" if closed else "",
         )
+
+    async def _settle(self, campaign_id: int, in_flight: deque[_Batch], keep: int) -> _Settled:
+        """Settle the oldest batches until ``keep`` are left (all of them once the cursor
+        was moved by somebody else): wait for every confirm, then move the cursor."""
+        settled = _Settled(True, False, None)
+        while len(in_flight) > keep or (settled.moved and in_flight):
+            batch = in_flight[0]
+            # Every confirm before the cursor moves: a crash replays this batch (and the next),
+            # and the ledger turns the replay into no new rows and at most duplicate jobs.
+            await batch.publishing
+            in_flight.popleft()
+            still_open, cursor = await repo.advance(
+                self.pool, campaign_id, batch.since, batch.last, batch.people, batch.messages
+            )
+            settled = _Settled(still_open, settled.moved or cursor != batch.last, cursor)
+            if not still_open:
+                break
+        return settled
+
+    async def _stop_if_asked(self, campaign_id: int, in_flight: deque[_Batch]) -> None:
+        if self.stopping.is_set():
+            # Hand over at a batch boundary: the stored batches' jobs are confirmed and the
+            # cursor moved past them, so the next resolver starts where this one stopped.
+            await self._settle(campaign_id, in_flight, keep=0)
+            raise Interrupted
+
+
+def _raise_failed(in_flight: deque[_Batch]) -> None:
+    for batch in in_flight:
+        if batch.publishing.done():
+            batch.publishing.result()  # raises the publish failure, if any

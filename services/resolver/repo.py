@@ -65,6 +65,37 @@ class Pending:
     expires_at: datetime
 
 
+_INSERT_ROWS = """
+    WITH inserted AS (
+        INSERT INTO messages (channel, campaign_id, recipient_kind, customer_id, recipient,
+                              subject, text, status, error, attachments, documents, expires_at)
+        SELECT r.channel, $1, $2, r.customer_id, r.recipient, r.subject, r.text, r.status,
+               r.error, r.attachments::jsonb, r.documents::jsonb, r.expires_at
+          FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                      $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+            AS r(channel, customer_id, recipient, subject, text, status, error,
+                 attachments, documents, expires_at)
+        ON CONFLICT (campaign_id, customer_id, channel, recipient)
+           WHERE campaign_id IS NOT NULL DO NOTHING
+        RETURNING id, channel, recipient, text, status, expires_at
+    )
+    SELECT id, channel, recipient, text, status, expires_at, true AS fresh FROM inserted
+    UNION ALL
+    SELECT id, channel, recipient, text, status, expires_at, false FROM messages
+     WHERE campaign_id = $1 AND customer_id = ANY($4::bigint[])
+    ORDER BY id
+"""
+_SELECT_ROWS = (
+    "SELECT id, channel, recipient, text, status, expires_at FROM messages"
+    " WHERE campaign_id = $1 AND customer_id = ANY($2::bigint[]) ORDER BY id"
+)
+_NO_IDS = json.dumps([])
+
+
+def _ids(values: tuple[int, ...]) -> str:
+    return json.dumps(list(values)) if values else _NO_IDS
+
+
 async def store_rows(
     pool: Pool,
     campaign_id: int,
@@ -76,40 +107,28 @@ async def store_rows(
     and every still-new one: the jobs to publish, including any that a crash left
     unpublished.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            """
-            INSERT INTO messages (channel, campaign_id, recipient_kind, customer_id, recipient,
-                                  subject, text, status, error, attachments, documents,
-                                  expires_at)
-            SELECT r.channel, $1, $2, r.customer_id, r.recipient, r.subject, r.text, r.status,
-                   r.error, r.attachments::jsonb, r.documents::jsonb, r.expires_at
-              FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                          $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
-                AS r(channel, customer_id, recipient, subject, text, status, error,
-                     attachments, documents, expires_at)
-            ON CONFLICT (campaign_id, customer_id, channel, recipient)
-               WHERE campaign_id IS NOT NULL DO NOTHING
-            """,
-            campaign_id,
-            kind,
-            [r.channel for r in rows],
-            [r.customer_id for r in rows],
-            [r.recipient for r in rows],
-            [r.subject for r in rows],
-            [r.text for r in rows],
-            [r.status for r in rows],
-            [r.error for r in rows],
-            [json.dumps(list(r.attachments)) for r in rows],
-            [json.dumps(list(r.documents)) for r in rows],
-            [expires_at[r.channel] for r in rows],
-        )
-        stored = await conn.fetch(
-            "SELECT id, channel, recipient, text, status, expires_at FROM messages"
-            " WHERE campaign_id = $1 AND customer_id = ANY($2::bigint[]) ORDER BY id",
-            campaign_id,
-            sorted({r.customer_id for r in rows}),
-        )
+    # One statement: the rows it inserts (RETURNING), and those these people already had
+    # (the statement's snapshot does not see its own inserts, so nothing is counted twice).
+    stored = await pool.fetch(
+        _INSERT_ROWS,
+        campaign_id,
+        kind,
+        [r.channel for r in rows],
+        [r.customer_id for r in rows],
+        [r.recipient for r in rows],
+        [r.subject for r in rows],
+        [r.text for r in rows],
+        [r.status for r in rows],
+        [r.error for r in rows],
+        [_ids(r.attachments) for r in rows],
+        [_ids(r.documents) for r in rows],
+        [expires_at[r.channel] for r in rows],
+    )
+    if sum(1 for r in stored if r["fresh"]) < len(rows):
+        # Some rows existed (a replay, or another resolver on the same batch): read them all
+        # again in a new snapshot, which also sees rows that a concurrent resolver committed
+        # while our insert waited on them.
+        stored = await pool.fetch(_SELECT_ROWS, campaign_id, sorted({r.customer_id for r in rows}))
     pending = [
         Pending(r["id"], r["channel"], r["recipient"], r["text"], r["expires_at"])
         for r in stored
