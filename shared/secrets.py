@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -91,6 +92,13 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     Also replaces the forms a secret takes on the wire: percent-encoded (``quote_plus`` and
     ``quote``) and JSON-escaped (with and without ``ensure_ascii``).
     """
+    pattern = _pattern(tuple(secrets))
+    return pattern.sub("***", text) if pattern is not None else text
+
+
+# A sender redacts every request and answer with the same few secrets: compile once.
+@functools.lru_cache(maxsize=64)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
     variants: set[str] = set()
     for secret in secrets:
         if not secret:
@@ -106,10 +114,9 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         )
     variants.discard("")
     if not variants:
-        return text
+        return None
     # Longest first so a secret that contains another is replaced whole, not partially.
-    pattern = re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)))
-    return pattern.sub("***", text)
+    return re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)))
 
 
 def _mask_payload(payload: str, headers: dict[str, str], url: str) -> dict[str, Any]:
