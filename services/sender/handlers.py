@@ -19,7 +19,7 @@ from services.sender.drivers import BatchingDriver, Delivery, Driver, Job
 from shared import amqp, topology
 from shared.db import Pool
 from shared.logs import mask_email, mask_phone
-from shared.schemas import DeliveryJob, Outcome, Outcomes, SmsJob
+from shared.schemas import MAX_OUTCOMES_PER_EVENT, DeliveryJob, Outcome, Outcomes, SmsJob
 from shared.sms_gateway import Classification, classify_exception
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 TEST_LANES = (topology.SMS_TEST, topology.EMAIL_TEST)
 # Batches of one lane handled at once: one being delivered while the next is claimed.
 BATCHES_IN_FLIGHT = 2
+# Events stay well under the logger's limit and RabbitMQ's message size, whatever the batch.
+OUTCOMES_PER_EVENT = min(1_000, MAX_OUTCOMES_PER_EVENT)
 
 Item = tuple[Job, AbstractIncomingMessage]
 
@@ -234,8 +236,9 @@ class Sender:
     async def _publish(self, lane: topology.JobLane, settled: _Settled) -> None:
         # Confirmed publishes (each awaits the broker's ack) before any job is acked.
         publishes = [self._retry(lane, job, delay) for job, delay in settled.retries]
-        if settled.outcomes:
-            event = Outcomes(outcomes=settled.outcomes)
+        outcomes = settled.outcomes
+        for start in range(0, len(outcomes), OUTCOMES_PER_EVENT):
+            event = Outcomes(outcomes=outcomes[start : start + OUTCOMES_PER_EVENT])
             publishes.append(amqp.publish(self.exchange, topology.RK_OUTCOME, event))
         await asyncio.gather(*publishes)
 

@@ -7,8 +7,10 @@ import io
 from urllib.parse import parse_qs
 
 import pytest
+from pydantic import HttpUrl, ValidationError
 
 from shared import sms_batch
+from shared.models import SmsConfig
 
 EAPI = "https://bulksms.2way.co.za/eapi/submission/send_sms/2/2.0"
 PAYLOAD = (
@@ -97,3 +99,11 @@ def test_no_rows_or_too_many_are_refused() -> None:
         sms_batch.build_batch_request(
             url=EAPI, payload=PAYLOAD, headers={}, rows=too_many, dup_id=1
         )
+
+
+def test_gateway_settings_name_batch_size_when_they_cannot_batch() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SmsConfig(url=HttpUrl("https://api.bulksms.com/v1/messages"), batch_size=100)
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("batch_size",) and "BulkSMS EAPI" in error["msg"]
+    assert SmsConfig(url=HttpUrl(EAPI), payload=PAYLOAD, batch_size=100).batch_size == 100
