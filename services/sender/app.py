@@ -69,6 +69,9 @@ class Consumers:
         if prefetch != self._qos:
             await self.channel.set_qos(prefetch_count=prefetch)
             self._qos = prefetch
+            # basic.qos only binds consumers started after it: start ours again (the jobs in
+            # hand are finished and acked on this channel as usual).
+            await self.stop()
 
     async def stop(self) -> None:
         for lane, tag in list(self._tags.items()):
