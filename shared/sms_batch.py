@@ -43,13 +43,16 @@ def batch_problem(
         return f"batches need a BulkSMS EAPI address ending in {SEND_SMS_PATH}"
     if method != "POST" or content_type != "form":
         return "batches need method POST and content_type form"
-    if any(p in url for p in _PER_MESSAGE) or any(
-        p in value for value in headers.values() for p in _PER_MESSAGE
-    ):
-        return "batches cannot put %TO%, %TO_DIGITS% or %MESSAGE% in the address or headers"
-    names = {pair.partition("=")[0] for pair in payload.split("&")}
-    if "batch_data" in names:
+    if KNOWN_PLACEHOLDER.search(url):
+        return "batches cannot use placeholders in the address"
+    if any(p in value for value in headers.values() for p in _PER_MESSAGE):
+        return "batches cannot put %TO%, %TO_DIGITS% or %MESSAGE% in headers"
+    pairs = [pair for pair in payload.split("&") if not any(p in pair for p in _PER_MESSAGE)]
+    if "batch_data" in {pair.partition("=")[0] for pair in pairs}:
         return "the payload must not set batch_data itself"
+    # The batch is resent after an unknown outcome: only the gateway's guard makes that safe.
+    if not any("%ID%" in pair for pair in pairs):
+        return "batches need the duplicate guard in the payload (stop_dup_id=%ID%)"
     return None
 
 

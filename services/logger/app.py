@@ -10,13 +10,16 @@ from services.logger.handlers import BatchWriter, keep_dead_letter
 from shared import amqp, db, service, topology
 from shared.settings import Settings
 
+EVENTS_IN_HAND = 64
+
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     """Write outcome events into Postgres until ``stop`` is set."""
     pool = await db.open_database(settings.database_url, max_size=4)
     connection = await amqp.connect(settings.amqp_url, name="herald-logger")
-    # Prefetch two batches: one being written while the next fills.
-    channel, _ = await amqp.open_channel(connection, prefetch=2 * settings.logger_batch_size)
+    # Events in hand, not outcomes: a sender's event holds up to 1,000 outcomes, so a few
+    # dozen fill two batches (one being written while the next fills) in a backlog.
+    channel, _ = await amqp.open_channel(connection, prefetch=EVENTS_IN_HAND)
     writer = BatchWriter(
         pool, channel, settings.logger_batch_size, settings.logger_batch_wait_ms / 1000
     )

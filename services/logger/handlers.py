@@ -66,8 +66,13 @@ class BatchWriter:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # Whatever went wrong, the writer goes on: unacked events come back.
-                log.exception("a batch of %d outcomes failed; they will be redelivered", len(batch))
+                # Whatever went wrong, the writer goes on. What the batch left unsettled goes
+                # back now: the next batch's `multiple` ack must not cover it unwritten.
+                log.exception("a batch of %d events failed; they will be redelivered", len(batch))
+                for _, message in batch:
+                    if not message.processed:
+                        with contextlib.suppress(Exception):
+                            await message.nack(requeue=True)
 
     async def _handle(self, batch: list[Event]) -> None:
         # Invalid ones are dead-lettered (and acked) first, so that the batch's single

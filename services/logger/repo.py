@@ -1,77 +1,15 @@
-"""SQL of the logger: outcomes into the ledger, campaigns closed when complete."""
+"""SQL of the logger: outcomes into the ledger (shared with the sender's fallback, see
+``shared.ledger.apply_outcomes``), dead letters kept for operators."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-
-from shared import delivery, ledger
 from shared.db import Pool
-from shared.schemas import Outcome
+from shared.ledger import apply_outcomes as apply
+from shared.ledger import merge
 
-# A sent outcome wins over any other for the same message: the gateway has accepted it.
-_RANK = {"sent": 0, "error": 1, "expired": 2, "cancelled": 3}
-
-
-def merge(outcomes: Sequence[Outcome]) -> list[Outcome]:
-    """One outcome per message (redeliveries and duplicate jobs collapse), in id order."""
-    best: dict[int, Outcome] = {}
-    for outcome in outcomes:
-        current = best.get(outcome.message_id)
-        if current is None or _RANK[outcome.status] < _RANK[current.status]:
-            best[outcome.message_id] = outcome
-    return [best[key] for key in sorted(best)]
-
-
-async def apply(pool: Pool, outcomes: Sequence[Outcome]) -> tuple[int, list[int]]:
-    """Write final statuses (only over pending ones) and close finished campaigns, in one
-    transaction. Returns the rows changed and the campaigns closed."""
-    merged = merge(outcomes)
-    for attempt in range(5):
-        try:
-            return await _apply_once(pool, merged)
-        except asyncpg.DeadlockDetectedError:
-            # Two loggers touching the same campaign rows in a different order; try again.
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
-
-
-async def _apply_once(pool: Pool, merged: list[Outcome]) -> tuple[int, list[int]]:
-    async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            """
-            UPDATE messages m
-               SET status = o.status,
-                   error = o.error,
-                   gateway_request = coalesce(o.request, m.gateway_request),
-                   gateway_answer = coalesce(o.answer, m.gateway_answer),
-                   batch_id = coalesce(o.batch_id, m.batch_id),
-                   sent_at = CASE WHEN o.status = 'sent' THEN o.at ELSE m.sent_at END,
-                   claimed_until = NULL,
-                   updated_at = now()
-              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-                          $6::text[], $7::timestamptz[])
-                AS o(id, status, error, request, answer, batch_id, at)
-             WHERE m.id = o.id AND m.status = ANY($8::text[])
-            RETURNING m.campaign_id
-            """,
-            [o.message_id for o in merged],
-            [o.status for o in merged],
-            [o.error for o in merged],
-            [o.gateway_request for o in merged],
-            [o.gateway_answer for o in merged],
-            [o.batch_id for o in merged],
-            [o.at for o in merged],
-            list(ledger.PENDING),
-        )
-        campaigns = {r["campaign_id"] for r in rows if r["campaign_id"] is not None}
-        # Delivery reports that arrived before this send was stored can be matched now.
-        await delivery.apply_reports(conn, [o.batch_id for o in merged if o.batch_id])
-        closed = await ledger.close_finished_campaigns(conn, campaigns)
-        return len(rows), closed
+__all__ = ["apply", "merge", "store_dead_letter"]
 
 
 async def store_dead_letter(

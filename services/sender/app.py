@@ -75,8 +75,12 @@ class Consumers:
 
     async def stop(self) -> None:
         for lane, tag in list(self._tags.items()):
-            await self.queues[lane].cancel(tag)
-            del self._tags[lane]
+            try:
+                await self.queues[lane].cancel(tag)
+            finally:
+                # Forgotten even if the cancel failed (a lost channel forgets it too), so
+                # that the next run() consumes again.
+                del self._tags[lane]
             log.info("%s: stopped consuming %s (messages wait in the queue)", self.name, lane.queue)
 
 
@@ -167,8 +171,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             await watcher
         for consumers in groups.values():
             await service.settle(consumers.stop())
-        await in_flight.wait(seconds=20)
-        await service.settle(sender.close())
+        # Jobs not yet in a batch go back at once; running batches get the rest of the time.
+        await sender.close(seconds=20)
+        await in_flight.wait(seconds=5)
         await service.settle(sms.close())
         await service.settle(connection.close())
         await service.settle(pool.close())

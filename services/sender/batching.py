@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class Batcher(Generic[T]):
-    """``await submit(item)`` returns once ``handle`` has run on a batch holding ``item``;
-    ``max_size`` is asked before each batch (settings change while running)."""
+    """``await submit(item)`` returns True once ``handle`` has run on a batch holding
+    ``item``, False if the batcher closed first; ``max_size`` is asked before each batch
+    (settings change while running)."""
 
     def __init__(
         self,
@@ -31,21 +32,24 @@ class Batcher(Generic[T]):
         self._handle = handle
         self.max_size = max_size
         self._slots = asyncio.Semaphore(concurrency)
-        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._pending: list[tuple[T, asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
+        self._closed = False
 
-    async def submit(self, item: T) -> None:
+    async def submit(self, item: T) -> bool:
         """Queue ``item`` for the next batch and wait until that batch has been handled."""
-        done = asyncio.get_running_loop().create_future()
+        if self._closed:
+            return False
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((item, done))
         self._wake.set()
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run())
         # The batch settles the item whatever happens; shielded so that a cancelled caller
         # does not leave its item half handled.
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def _run(self) -> None:
         while True:
@@ -65,7 +69,7 @@ class Batcher(Generic[T]):
             self._batches.add(task)
             task.add_done_callback(self._batches.discard)
 
-    async def _one(self, taken: list[tuple[T, asyncio.Future[None]]]) -> None:
+    async def _one(self, taken: list[tuple[T, asyncio.Future[bool]]]) -> None:
         try:
             await self._handle([item for item, _ in taken])
         except Exception:
@@ -76,13 +80,20 @@ class Batcher(Generic[T]):
             self._slots.release()
             for _, done in taken:
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(True)
 
-    async def close(self) -> None:
-        """Stop taking batches; those running finish first."""
+    async def close(self, seconds: float) -> None:
+        """Start no more batches (what waits is handed back: ``submit`` returns False), and
+        wait up to ``seconds`` for the running ones; they are never cancelled, a call
+        cut short would be a send without its outcome."""
+        self._closed = True
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
+        waiting, self._pending = self._pending, []
+        for _, done in waiting:
+            if not done.done():
+                done.set_result(False)
         if self._batches:
-            await asyncio.gather(*self._batches, return_exceptions=True)
+            await asyncio.wait(set(self._batches), timeout=seconds)

@@ -43,8 +43,9 @@ def decide(verdict: Classification, *, attempt: int, now: datetime, expires_at: 
 
 def claim_lease(timeout_seconds: float) -> timedelta:
     """How long a claim holds: a job redelivered while its first sender may still be talking
-    to the gateway is deferred, not sent a second time."""
-    return timedelta(seconds=timeout_seconds + _LEASE_MARGIN_S)
+    to the gateway is deferred, not sent a second time. A batch is claimed at once, so a job
+    may first wait for the calls of the batch ahead of it on the same connections."""
+    return timedelta(seconds=2 * timeout_seconds + _LEASE_MARGIN_S)
 
 
 def _tier_at_least(seconds: float) -> int:

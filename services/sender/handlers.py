@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from services.sender import domain, repo
 from services.sender.batching import Batcher
 from services.sender.drivers import BatchingDriver, Delivery, Driver, Job
-from shared import amqp, topology
+from shared import amqp, ledger, topology
 from shared.db import Pool
 from shared.logs import mask_email, mask_phone
 from shared.schemas import MAX_OUTCOMES_PER_EVENT, DeliveryJob, Outcome, Outcomes, SmsJob
@@ -68,7 +68,10 @@ class Sender:
                 self.channel, message, f"invalid {kind} job ({lane.queue}): {exc}"
             )
             return
-        await self._batcher(lane).submit((job, message))
+        if not await self._batcher(lane).submit((job, message)):
+            # The process is stopping: the job goes back to the queue, untouched.
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
 
     def _batcher(self, lane: topology.JobLane) -> Batcher[Item]:
         batcher = self._batchers.get(lane)
@@ -84,26 +87,52 @@ class Sender:
             self._batchers[lane] = batcher
         return batcher
 
-    async def close(self) -> None:
-        """Let running batches finish."""
-        for batcher in self._batchers.values():
-            await batcher.close()
+    async def close(self, seconds: float) -> None:
+        """Start no more batches, hand back the jobs waiting for one, and wait up to
+        ``seconds`` for the running batches."""
+        await asyncio.gather(*(b.close(seconds) for b in self._batchers.values()))
 
     async def _handle_batch(self, lane: topology.JobLane, items: list[Item]) -> None:
         settled = _Settled()
         try:
+            # Claims, then calls: it raises only before any call (the claim's database
+            # trouble); each call's own failures become retries or outcomes.
             await self._decide(lane, [job for job, _ in items], settled)
+        except Exception as exc:
+            # Park each job in the first retry tier as a new message, so an outage does not
+            # count towards the delivery limit meant for poison.
+            log.warning("a batch of %d jobs failed (%s); retrying later", len(items), exc)
+            await self._park(lane, items)
+            return
+        try:
             await self._publish(lane, settled)
         except Exception as exc:
-            # Database (or broker) trouble: park each job in the first retry tier as a new
-            # message, so an outage does not count towards the delivery limit meant for
-            # poison; hand back only the jobs that even that fails for.
-            log.warning("a batch of %d jobs failed (%s); retrying later", len(items), exc)
-            await self._park_all(lane, items)
-            return
+            # The gateway has these messages but the logger may never hear of them: record
+            # the outcomes here, so that no copy of these jobs is sent again.
+            log.warning(
+                "outcome event not confirmed (%s); writing %d outcomes directly",
+                exc,
+                len(settled.outcomes),
+            )
+            if not await self._record_directly(settled):
+                await self._hand_back(items)
+                return
+            retrying = {job.message_id for job, _ in settled.retries}
+            await self._park(lane, [(job, m) for job, m in items if job.message_id in retrying])
+            items = [(job, m) for job, m in items if job.message_id not in retrying]
         for _, message in items:
             with contextlib.suppress(Exception):  # a lost channel redelivers; the claim dedupes
                 await message.ack()
+
+    async def _record_directly(self, settled: _Settled) -> bool:
+        try:
+            if settled.outcomes:
+                await ledger.apply_outcomes(self.pool, settled.outcomes)
+        except Exception as exc:
+            # Neither broker nor database: the claims' leases hold the rows until they lapse.
+            log.warning("cannot record %d outcomes either (%s)", len(settled.outcomes), exc)
+            return False
+        return True
 
     async def _decide(self, lane: topology.JobLane, jobs: list[Job], settled: _Settled) -> None:
         now = datetime.now(UTC)
@@ -166,7 +195,12 @@ class Sender:
         now: datetime,
         settled: _Settled,
     ) -> None:
-        deliveries = await driver.deliver_batch([job for job, _ in jobs])
+        try:
+            deliveries = await driver.deliver_batch([job for job, _ in jobs])
+        except Exception as exc:
+            # A bug, not an answer: each message is retried on its own, like a refused batch.
+            verdict = Classification("retry", f"batch failed: {exc}", None, None)
+            deliveries = [Delivery(verdict) for _ in jobs]
         for (job, claim), delivery in zip(jobs, deliveries, strict=True):
             if delivery.verdict.verdict == "permanent":
                 # One bad row refuses the whole submission: each message is tried on its own
@@ -247,17 +281,25 @@ class Sender:
             amqp.json_message(job), routing_key=lane.retry_routing_key(delay_s), mandatory=True
         )
 
-    async def _park_all(self, lane: topology.JobLane, items: list[Item]) -> None:
+    async def _park(self, lane: topology.JobLane, items: list[Item]) -> None:
+        """Each job to the first retry tier; those that even that fails for go back."""
+        failed: list[Item] = []
         for job, message in items:
             try:
                 await self._retry(lane, job, topology.RETRY_DELAYS_S[0])
             except Exception:
-                await asyncio.sleep(1)
-                with contextlib.suppress(Exception):
-                    await message.nack(requeue=True)
+                failed.append((job, message))
                 continue
             with contextlib.suppress(Exception):
                 await message.ack()
+        if failed:
+            await asyncio.sleep(1)  # once: an outage should not spin through redeliveries
+            await self._hand_back(failed)
+
+    async def _hand_back(self, items: list[Item]) -> None:
+        for _, message in items:
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
 
 
 def _outcome(

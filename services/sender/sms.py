@@ -124,20 +124,24 @@ class SmsDriver:
         log.warning("gateway paused: %s (until %s)", reason, until or "resumed by an operator")
 
     async def deliver_batch(self, jobs: list[Job]) -> list[Delivery]:
-        assert self.gateway is not None and all(isinstance(job, SmsJob) for job in jobs)
-        config = self.gateway.config
+        # One snapshot of the settings for the whole batch: a configuration change while it
+        # is in flight must not make the bookkeeping after the call fail.
+        gateway = self.gateway
+        assert gateway is not None and all(isinstance(job, SmsJob) for job in jobs)
+        config = gateway.config
         rows = [(job.to, job.text) for job in jobs if isinstance(job, SmsJob)]
         dup_id = min(job.message_id for job in jobs)
         try:
-            request = self._batch_request(rows, dup_id)
+            request = _batch_request(config, rows, dup_id)
+            stored = [_batch_request(config, [row], dup_id) for row in rows]
         except ValueError as exc:
             verdict = Classification("permanent", f"gateway configuration: {exc}", None, None)
             return [Delivery(verdict) for _ in jobs]
-        answer: str | None = None
         for resend in range(BATCH_RESENDS + 1):
+            answer: str | None = None
             try:
-                async with self.capacity:
-                    status, body = await self.gateway.send(request)
+                async with gateway.capacity:
+                    status, body = await gateway.send(request)
                 verdict = classify_response(
                     status, body, config.success_text, now=datetime.now(UTC)
                 )
@@ -150,21 +154,17 @@ class SmsDriver:
                 break
             await asyncio.sleep(BATCH_RESEND_BACKOFF_S * 2**resend)
         note = f"(row of a send_batch of {len(jobs)}, stop_dup_id {dup_id})"
-        return [
-            Delivery(verdict, self._stored(self._batch_request([row], dup_id), note), answer)
-            for row in rows
-        ]
-
-    def _batch_request(self, rows: list[tuple[str, str]], dup_id: int) -> HttpRequest:
-        assert self.config is not None
-        config = self.config
-        return sms_batch.build_batch_request(
-            url=str(config.url),
-            payload=config.payload,
-            headers=config.headers,
-            rows=rows,
-            dup_id=dup_id,
-        )
+        return [Delivery(verdict, self._stored(one, note), answer) for one in stored]
 
     def _stored(self, request: HttpRequest, note: str) -> str:
         return self.redact(domain.describe_request(request) + "\n" + note)
+
+
+def _batch_request(config: SmsConfig, rows: list[tuple[str, str]], dup_id: int) -> HttpRequest:
+    return sms_batch.build_batch_request(
+        url=str(config.url),
+        payload=config.payload,
+        headers=config.headers,
+        rows=rows,
+        dup_id=dup_id,
+    )

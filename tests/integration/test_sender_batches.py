@@ -21,6 +21,7 @@ from shared.models import SmsConfig
 from shared.schemas import Outcome, SmsJob, parse_outcomes
 from tests.integration.conftest import Broker
 from tests.integration.helpers import (
+    HookedExchange,
     add_message,
     consuming,
     drain,
@@ -44,7 +45,7 @@ async def _sender(pool: Pool, broker: Broker, url: str, **config: Any) -> AsyncI
     try:
         yield sender
     finally:
-        await sender.close()
+        await sender.close(seconds=5)
         await sms.close()
 
 
@@ -161,3 +162,35 @@ async def test_a_batch_answered_500_is_sent_again_as_it_was(
     assert {o.status for o in outcomes} == {"sent"}
     assert gateway[1].rejected == 1
     assert len(gateway[1].messages) == 5  # nothing twice
+
+
+async def test_unconfirmed_outcomes_are_written_directly_and_nothing_is_sent_twice(
+    herald_pool: Pool, broker: Broker, gateway: tuple[str, State]
+) -> None:
+    async def refuse(number: int) -> None:
+        raise RuntimeError("broker nacked the outcome event")
+
+    channel, exchange = await broker.channel_with(prefetch=100)
+    sms = SmsDriver(herald_pool)
+    await sms.apply_config(SmsConfig.model_validate(sandbox_sms_config(gateway[0], batch_size=100)))
+    sender = Sender(herald_pool, channel, HookedExchange(exchange, refuse).exchange, {"sms": sms})
+    ids = await _jobs(herald_pool, broker, 10)
+    queue = await topology.get_queue(channel, topology.SMS.queue)
+    try:
+        async with consuming(queue, functools.partial(sender.on_job, topology.SMS)):
+
+            async def all_final() -> bool:
+                rows = [await message(herald_pool, i) for i in ids]
+                return all(row["status"] == "sent" for row in rows)
+
+            await eventually(all_final, within=20, what="outcomes written by the sender")
+            await eventually(lambda: _empty(broker, topology.SMS.queue), what="every job acked")
+    finally:
+        await sender.close(seconds=5)
+        await sms.close()
+    assert len(gateway[1].messages) == 10  # each once, even though no event was confirmed
+    assert await queue_count(broker.channel, topology.OUTCOME_QUEUE) == 0
+
+
+async def _empty(broker: Broker, queue: str) -> bool:
+    return await queue_count(broker.channel, queue) == 0

@@ -16,7 +16,7 @@ async def test_a_lone_item_is_handled_at_once() -> None:
     batcher = Batcher(handle, max_size=lambda: 10, concurrency=2)
     await asyncio.wait_for(batcher.submit(1), 1)
     assert seen == [[1]]
-    await batcher.close()
+    await batcher.close(1)
 
 
 async def test_items_arriving_while_batches_are_busy_are_handled_together() -> None:
@@ -35,7 +35,7 @@ async def test_items_arriving_while_batches_are_busy_are_handled_together() -> N
     release.set()
     await asyncio.wait_for(asyncio.gather(first, *rest), 1)
     assert seen == [[0], [1, 2, 3, 4], [5, 6, 7, 8], [9]]
-    await batcher.close()
+    await batcher.close(1)
 
 
 async def test_a_failing_handler_still_settles_its_callers() -> None:
@@ -44,7 +44,7 @@ async def test_a_failing_handler_still_settles_its_callers() -> None:
 
     batcher = Batcher(handle, max_size=lambda: 4, concurrency=1)
     await asyncio.wait_for(batcher.submit(1), 1)
-    await batcher.close()
+    await batcher.close(1)
 
 
 async def test_close_waits_for_running_batches() -> None:
@@ -57,6 +57,25 @@ async def test_close_waits_for_running_batches() -> None:
     batcher = Batcher(handle, max_size=lambda: 4, concurrency=2)
     waiting = asyncio.create_task(batcher.submit(7))
     await asyncio.sleep(0.01)
-    await batcher.close()
+    await batcher.close(1)
     assert done == [7]
-    await waiting
+    assert await waiting
+
+
+async def test_close_hands_back_what_no_batch_has_taken() -> None:
+    release = asyncio.Event()
+
+    async def handle(items: list[int]) -> None:
+        await release.wait()
+
+    batcher = Batcher(handle, max_size=lambda: 1, concurrency=1)
+    running = asyncio.create_task(batcher.submit(1))
+    await asyncio.sleep(0.01)
+    queued = asyncio.create_task(batcher.submit(2))
+    await asyncio.sleep(0.01)
+    closing = asyncio.create_task(batcher.close(1))
+    assert await asyncio.wait_for(queued, 1) is False
+    release.set()
+    await closing
+    assert await running is True
+    assert await batcher.submit(3) is False

@@ -65,7 +65,9 @@ def test_an_operator_content_type_wins() -> None:
         ({"url": "https://api.bulksms.com/v1/messages"}, "BulkSMS EAPI address"),
         ({"method": "GET"}, "POST"),
         ({"content_type": "json"}, "POST"),
-        ({"headers": {"X-To": "%TO%"}}, "address or headers"),
+        ({"headers": {"X-To": "%TO%"}}, "headers"),
+        ({"url": EAPI + "?stop_dup_id=%ID%"}, "placeholders in the address"),
+        ({"payload": PAYLOAD.replace("&stop_dup_id=%ID%", "")}, "stop_dup_id=%ID%"),
         ({"payload": PAYLOAD + "&batch_data=x"}, "batch_data"),
     ],
 )
