@@ -77,8 +77,8 @@ class Sender:
         batcher = self._batchers.get(lane)
         if batcher is None:
             driver = self.drivers[lane.channel]
-            # A batch never claims more than the driver can have in flight at once, so a
-            # cancel or pause catches everything else still waiting in the queue.
+            # A batch claims at most what the driver sends at once (its connections, or one
+            # send_batch), so a cancel or pause catches everything still in the queue.
             batcher = Batcher(
                 lambda items: self._handle_batch(lane, items),
                 max_size=lambda: driver.batch_limit,
