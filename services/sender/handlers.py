@@ -185,8 +185,22 @@ class Sender:
             delivery = await self._attempt(driver, job)
         else:
             async with driver.capacity:
+                if not await self._still_ours(job, claim, driver):
+                    return
                 delivery = await self._attempt(driver, job)
         await self._conclude(job, claim, driver, delivery, now, settled)
+
+    async def _still_ours(self, job: Job, claim: repo.Claim, driver: Driver) -> bool:
+        if not (isinstance(driver, BatchingDriver) and driver.batch_size > 1):
+            return True
+        # With batches on, up to batch_size claims may have waited for a few connections:
+        # renew the claim right before the call, or leave the message to whoever took it
+        # over once the lease lapsed.
+        try:
+            return await repo.renew(self.pool, job.message_id, claim.attempts, driver.lease)
+        except Exception as exc:
+            log.warning("message %s: cannot renew its claim (%s); sent anyway", job.message_id, exc)
+            return True
 
     async def _send_batch(
         self,

@@ -76,6 +76,19 @@ _CLAIM_SQL = """
 """
 
 
+async def renew(pool: Pool, message_id: int, attempts: int, lease: timedelta) -> bool:
+    """Extend our claim (``attempts`` identifies it); False if it lapsed and was taken over
+    or the row is final."""
+    row = await pool.fetchval(
+        "UPDATE messages SET claimed_until = now() + $3::interval"
+        " WHERE id = $1 AND status = 'sending' AND attempts = $2 RETURNING 1",
+        message_id,
+        attempts,
+        lease,
+    )
+    return row is not None
+
+
 async def release(
     pool: Pool, message_id: int, attempts: int, error: str, answer: str | None
 ) -> None:

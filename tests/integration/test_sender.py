@@ -119,3 +119,37 @@ async def test_release_stores_an_answer_with_a_nul_byte(pool: Pool) -> None:
     await repo.release(pool, message_id, 1, "HTTP 503: busy", "HTTP 503\nbusy\x00")
 
     assert (await message(pool, message_id))["status"] == "new"
+
+
+async def test_claim_many_answers_each_id_and_claims_a_duplicate_once(pool: Pool) -> None:
+    campaign_id = await processing_campaign(pool)
+    new = await add_message(pool, campaign_id, 1)
+    done = await add_message(pool, campaign_id, 2, status="sent")
+    taken = await add_message(pool, campaign_id, 3)
+    await repo.claim(pool, taken, LEASE)
+
+    claims = await repo.claim_many(pool, [new, done, taken, new, 999_999], LEASE)
+
+    assert claims == {
+        new: Claim("claimed", 1),
+        done: Claim("final"),
+        taken: Claim("busy"),
+        999_999: Claim("missing"),
+    }
+    assert (await message(pool, new))["attempts"] == 1
+
+
+async def test_a_claim_is_renewed_only_by_its_holder(pool: Pool) -> None:
+    message_id = await add_message(pool, await processing_campaign(pool), 1)
+    await repo.claim(pool, message_id, timedelta(milliseconds=200))
+    assert await repo.renew(pool, message_id, 1, LEASE)
+    lease_left = await pool.fetchval(
+        "SELECT claimed_until - now() FROM messages WHERE id = $1", message_id
+    )
+    assert lease_left > timedelta(seconds=25)
+
+    await pool.execute("UPDATE messages SET claimed_until = now() WHERE id = $1", message_id)
+    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # taken over
+    assert not await repo.renew(pool, message_id, 1, LEASE)
+    await pool.execute("UPDATE messages SET status = 'sent' WHERE id = $1", message_id)
+    assert not await repo.renew(pool, message_id, 2, LEASE)
