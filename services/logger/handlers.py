@@ -137,7 +137,8 @@ class BatchWriter:
         except UNSTORABLE:
             pass
         failed: list[str] = []
-        for outcome in event:
+        # One outcome per message first, so that "sent wins" holds here too.
+        for outcome in repo.merge(event):
             try:
                 await repo.apply(self.pool, [outcome])
             except UNSTORABLE as exc:
