@@ -41,6 +41,16 @@ def decide(verdict: Classification, *, attempt: int, now: datetime, expires_at: 
     return Action("retry", verdict.reason, delay)
 
 
+def for_batch_member(verdict: Classification) -> Classification:
+    """A batch's verdict as one of its messages takes it. One bad row refuses the whole
+    submission, so a refusal is no verdict on this message: it is retried on its own
+    (attempts > 1 never batch again) and gets its own."""
+    if verdict.verdict != "permanent":
+        return verdict
+    reason = f"batch refused ({verdict.reason}); retried on its own"
+    return Classification("retry", reason, verdict.code, None)
+
+
 def claim_lease(timeout_seconds: float) -> timedelta:
     """How long a claim holds: a job redelivered while its first sender may still be talking
     to the gateway is deferred, not sent a second time. A batch is claimed at once, so a job

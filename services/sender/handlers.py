@@ -39,6 +39,7 @@ class _Settled:
 
     outcomes: list[Outcome] = field(default_factory=list)
     retries: list[tuple[Job, int]] = field(default_factory=list)
+    releases: list[repo.Release] = field(default_factory=list)  # claims of the retries
 
 
 class Sender:
@@ -98,6 +99,8 @@ class Sender:
             # Claims, then calls: it raises only before any call (the claim's database
             # trouble); each call's own failures become retries or outcomes.
             await self._decide(lane, [job for job, _ in items], settled)
+            # Released before their retries are published, so a retry finds its row new.
+            await self._release(settled)
         except Exception as exc:
             # Park each job in the first retry tier as a new message, so an outage does not
             # count towards the delivery limit meant for poison.
@@ -123,6 +126,15 @@ class Sender:
         for _, message in items:
             with contextlib.suppress(Exception):  # a lost channel redelivers; the claim dedupes
                 await message.ack()
+
+    async def _release(self, settled: _Settled) -> None:
+        if not settled.releases:
+            return
+        try:
+            await repo.release_many(self.pool, settled.releases)
+        except Exception as exc:
+            # The database is away: the claims' leases run out by themselves.
+            log.warning("cannot hand back %d claims (%s)", len(settled.releases), exc)
 
     async def _record_directly(self, settled: _Settled) -> bool:
         try:
@@ -160,11 +172,12 @@ class Sender:
             # final, missing or held: already done (a redelivery, a duplicate job), or its
             # campaign is paused (the resume republishes it): no call.
         sends = []
-        if isinstance(driver, BatchingDriver) and driver.batch_size > 1 and lane not in TEST_LANES:
+        batching = _batching(driver)
+        if batching is not None and lane not in TEST_LANES:
             # Only first attempts: a message is in one batch at most (see shared.sms_batch).
             first = {i: pair for i, pair in claimed.items() if pair[1].attempts == 1}
             if len(first) > 1:
-                sends.append(self._send_batch(list(first.values()), driver, now, settled))
+                sends.append(self._send_batch(list(first.values()), batching, now, settled))
                 claimed = {i: pair for i, pair in claimed.items() if i not in first}
         sends += [
             self._send(lane, job, claim, driver, now, settled) for job, claim in claimed.values()
@@ -191,7 +204,7 @@ class Sender:
         await self._conclude(job, claim, driver, delivery, now, settled)
 
     async def _still_ours(self, job: Job, claim: repo.Claim, driver: Driver) -> bool:
-        if not (isinstance(driver, BatchingDriver) and driver.batch_size > 1):
+        if _batching(driver) is None:
             return True
         # With batches on, up to batch_size claims may have waited for a few connections:
         # renew the claim right before the call, or leave the message to whoever took it
@@ -216,12 +229,8 @@ class Sender:
             verdict = Classification("retry", f"batch failed: {exc}", None, None)
             deliveries = [Delivery(verdict) for _ in jobs]
         for (job, claim), delivery in zip(jobs, deliveries, strict=True):
-            if delivery.verdict.verdict == "permanent":
-                # One bad row refuses the whole submission: each message is tried on its own
-                # (attempts > 1 never batch again) and gets its own verdict.
-                reason = f"batch refused ({delivery.verdict.reason}); retried on its own"
-                verdict = Classification("retry", reason, delivery.verdict.code, None)
-                delivery = Delivery(verdict, delivery.request, delivery.answer)
+            verdict = domain.for_batch_member(delivery.verdict)
+            delivery = Delivery(verdict, delivery.request, delivery.answer)
             await self._conclude(job, claim, driver, delivery, now, settled)
 
     async def _conclude(
@@ -245,13 +254,15 @@ class Sender:
                     if driver.usable():  # once, not once per message of a batch
                         await driver.paused_by(delivery, now)
                     delay = topology.RETRY_DELAYS_S[0]  # the pause, not the tier, holds it back
-                await repo.release(
-                    self.pool, job.message_id, claim.attempts, reason or "", delivery.answer
+                release = repo.Release(
+                    job.message_id, claim.attempts, reason or "", delivery.answer
                 )
+                settled.releases.append(release)
                 settled.retries.append((job.model_copy(update={"attempt": claim.attempts}), delay))
                 return
         except Exception as exc:
-            # Releasing failed (the database is away): the claim's lease runs out by itself.
+            # Pausing the gateway failed (the database is away): the claim's lease runs out
+            # by itself.
             log.warning("message %s: handling failed (%s); retrying later", job.message_id, exc)
             settled.retries.append((job, topology.RETRY_DELAYS_S[0]))
             return
@@ -314,6 +325,11 @@ class Sender:
         for _, message in items:
             with contextlib.suppress(Exception):
                 await message.nack(requeue=True)
+
+
+def _batching(driver: Driver) -> BatchingDriver | None:
+    """The driver, when it sends BulkSMS batches now (settings change while running)."""
+    return driver if isinstance(driver, BatchingDriver) and driver.batch_size > 1 else None
 
 
 def _outcome(

@@ -89,19 +89,36 @@ async def renew(pool: Pool, message_id: int, attempts: int, lease: timedelta) ->
     return row is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A claim handed back: ``attempts`` identifies it, ``error`` says why the call failed."""
+
+    message_id: int
+    attempts: int
+    error: str
+    answer: str | None = None
+
+
 async def release(
     pool: Pool, message_id: int, attempts: int, error: str, answer: str | None
 ) -> None:
-    """Hand our claim (``attempts`` identifies it) back for a later attempt, noting why this
-    one failed. A claim that expired and was taken by another sender is left alone."""
+    """Hand one claim back (see ``release_many``)."""
+    await release_many(pool, [Release(message_id, attempts, error, answer)])
+
+
+async def release_many(pool: Pool, releases: list[Release]) -> None:
+    """Hand claims back for a later attempt in one statement, noting why each attempt
+    failed. A claim that expired and was taken by another sender is left alone."""
     await pool.execute(
-        "UPDATE messages SET status = 'new', claimed_until = NULL, error = $3,"
-        " gateway_answer = coalesce($4, gateway_answer), updated_at = now()"
-        " WHERE id = $1 AND status = 'sending' AND attempts = $2",
-        message_id,
-        attempts,
-        error.replace("\x00", "\ufffd"),
-        answer.replace("\x00", "\ufffd") if answer else answer,
+        "UPDATE messages m SET status = 'new', claimed_until = NULL, error = r.error,"
+        " gateway_answer = coalesce(r.answer, m.gateway_answer), updated_at = now()"
+        " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[])"
+        " AS r(id, attempts, error, answer)"
+        " WHERE m.id = r.id AND m.status = 'sending' AND m.attempts = r.attempts",
+        [r.message_id for r in releases],
+        [r.attempts for r in releases],
+        [r.error.replace("\x00", "\ufffd") for r in releases],
+        [r.answer.replace("\x00", "\ufffd") if r.answer else r.answer for r in releases],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,8 +37,18 @@ TOMORROW = datetime.now(UTC) + timedelta(days=1)
 
 
 @contextlib.asynccontextmanager
-async def _sender(pool: Pool, broker: Broker, url: str, **config: Any) -> AsyncIterator[Sender]:
+async def _sender(
+    pool: Pool,
+    broker: Broker,
+    url: str,
+    before_publish: Callable[[int], Awaitable[None]] | None = None,
+    **config: Any,
+) -> AsyncIterator[Sender]:
+    """A sender on its own channel; closing the channel afterwards hands back whatever it
+    left unacked, so the queue's count tells."""
     channel, exchange = await broker.channel_with(prefetch=100)
+    if before_publish is not None:
+        exchange = HookedExchange(exchange, before_publish).exchange
     sms = SmsDriver(pool)
     await sms.apply_config(SmsConfig.model_validate(sandbox_sms_config(url, **config)))
     sender = Sender(pool, channel, exchange, {"sms": sms})
@@ -47,6 +57,7 @@ async def _sender(pool: Pool, broker: Broker, url: str, **config: Any) -> AsyncI
     finally:
         await sender.close(seconds=5)
         await sms.close()
+        await channel.close()
 
 
 @pytest.fixture
@@ -170,13 +181,9 @@ async def test_unconfirmed_outcomes_are_written_directly_and_nothing_is_sent_twi
     async def refuse(number: int) -> None:
         raise RuntimeError("broker nacked the outcome event")
 
-    channel, exchange = await broker.channel_with(prefetch=100)
-    sms = SmsDriver(herald_pool)
-    await sms.apply_config(SmsConfig.model_validate(sandbox_sms_config(gateway[0], batch_size=100)))
-    sender = Sender(herald_pool, channel, HookedExchange(exchange, refuse).exchange, {"sms": sms})
     ids = await _jobs(herald_pool, broker, 10)
-    queue = await topology.get_queue(channel, topology.SMS.queue)
-    try:
+    async with _sender(herald_pool, broker, gateway[0], refuse, batch_size=100) as sender:
+        queue = await topology.get_queue(sender.channel, topology.SMS.queue)
         async with consuming(queue, functools.partial(sender.on_job, topology.SMS)):
 
             async def all_final() -> bool:
@@ -184,13 +191,7 @@ async def test_unconfirmed_outcomes_are_written_directly_and_nothing_is_sent_twi
                 return all(row["status"] == "sent" for row in rows)
 
             await eventually(all_final, within=20, what="outcomes written by the sender")
-            await eventually(lambda: _empty(broker, topology.SMS.queue), what="every job acked")
-    finally:
-        await sender.close(seconds=5)
-        await sms.close()
     assert len(gateway[1].messages) == 10  # each once, even though no event was confirmed
     assert await queue_count(broker.channel, topology.OUTCOME_QUEUE) == 0
-
-
-async def _empty(broker: Broker, queue: str) -> bool:
-    return await queue_count(broker.channel, queue) == 0
+    # Every job acked: the closed channel handed nothing back.
+    assert await queue_count(broker.channel, topology.SMS.queue) == 0

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.sender.domain import decide, describe_request
+from services.sender.domain import decide, describe_request, for_batch_member
 from shared.sms_gateway import Classification, HttpRequest
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -44,3 +44,16 @@ def test_gateway_pause_waits_at_least_retry_after() -> None:
 def test_describe_request() -> None:
     text = describe_request(HttpRequest("POST", "http://gw/x", {"A": "b"}, b"k=v"))
     assert text == "POST http://gw/x\nA: b\n\nk=v"
+
+
+def test_a_refused_batch_sends_each_member_to_a_retry_of_its_own() -> None:
+    refused = Classification("permanent", "BulkSMS 24: data validation failed", 24, None)
+    member = for_batch_member(refused)
+    assert (member.verdict, member.code) == ("retry", 24)
+    assert "batch refused (BulkSMS 24" in member.reason
+
+
+@pytest.mark.parametrize("verdict", ["sent", "retry", "gateway_paused"])
+def test_other_batch_verdicts_hold_for_each_member(verdict: str) -> None:
+    answer = Classification(verdict, "x", 0, "4712")  # type: ignore[arg-type]
+    assert for_batch_member(answer) is answer
