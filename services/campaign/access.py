@@ -107,6 +107,11 @@ def _directory(collection: str, kind: Subject) -> dict[tuple[str, str], Rule]:
 RULES: dict[tuple[str, str], Rule] = {
     **_directory("customers", "customer"),
     **_directory("leads", "lead"),
+    # Reference names for pick lists: partners are narrowed to a scoped token's own partner
+    **{("PUT", f"/{c}"): _rule(ADMIN, Scope.PENDING) for c in ("partners", "locations", "tariffs")},
+    ("GET", "/partners"): _rule(OPERATOR, Scope.HANDLER),
+    ("GET", "/locations"): _rule(OPERATOR),
+    ("GET", "/tariffs"): _rule(OPERATOR),
     # Campaigns
     ("POST", "/campaigns/preview"): _rule(OPERATOR, Scope.HANDLER),
     ("POST", "/campaigns/test"): _rule(OPERATOR, Scope.HANDLER),

@@ -24,6 +24,7 @@ from services.campaign import (
     outbox,
     portal,
     problems,
+    reference,
     templates_api,
     tokens,
 )
@@ -53,6 +54,7 @@ def create_app(state: State) -> web.Application:
     app[STATE] = state
     for module in (
         directory,
+        reference,
         campaigns,
         history,
         controls,

@@ -39,6 +39,7 @@ BODY_CAPS: dict[tuple[str, str], int] = {
     ("PUT", "/customers"): BULK_BODY_BYTES,
     ("PUT", "/leads"): BULK_BODY_BYTES,
     ("PUT", "/documents"): BULK_BODY_BYTES,
+    **{("PUT", f"/{c}"): BULK_BODY_BYTES for c in ("partners", "locations", "tariffs")},
     ("POST", "/attachments"): BULK_BODY_BYTES,
     ("POST", "/campaigns"): CAMPAIGN_BODY_BYTES,
     ("POST", "/campaigns/preview"): CAMPAIGN_BODY_BYTES,

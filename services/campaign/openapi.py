@@ -27,12 +27,14 @@ from services.campaign import (
     limits,
     logs,
     problems,
+    reference,
     tokens,
 )
 from services.campaign import web as helpers
 from services.campaign.campaigns import TestRequest
 from services.campaign.files import Document
 from services.campaign.gateway_config import TestSms
+from services.campaign.reference import ReferenceName
 from services.campaign.templates_api import TemplateBody
 from services.campaign.tokens import TokenRequest
 from shared.models import CampaignRequest, CompanyInfo, EmailConfig, Filters, Person, SmsConfig
@@ -254,6 +256,7 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
         },
         "PersonRecord": person,
         "PersonList": page_of(ref("PersonRecord")),
+        "ReferenceList": page_of(obj({"id": ID, "name": STRING})),
         "UpsertResult": obj({"upserted": {"type": "integer", "minimum": 0}}),
         "SmsConfigView": {
             **_answer_of(
@@ -477,8 +480,18 @@ def _directory(collection: str, kind: str) -> tuple[Op, ...]:
     )
 
 
+def _reference(collection: str) -> tuple[Op, ...]:
+    return (
+        Op(f"PUT /{collection}", f"Insert or rename {collection} by id", "UpsertResult",
+           body=ReferenceName, many=reference.MAX_BATCH),
+        Op(f"GET /{collection}", f"List {collection} (id and name), by id", "ReferenceList",
+           params=PAGE),
+    )  # fmt: skip
+
+
 OPERATIONS: tuple[Op, ...] = (
     *tagged("directory", *_directory("customers", "customer"), *_directory("leads", "lead")),
+    *tagged("reference names", *(op for c in reference.COLLECTIONS for op in _reference(c))),
     *tagged(
         "campaigns",
         Op("POST /campaigns/preview", "Who would get it, and the first one's message", "Preview",

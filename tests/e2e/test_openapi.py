@@ -214,6 +214,12 @@ async def test_answers_match_the_document(api: Api, stack: Stack) -> None:
     assert (await check("GET", "/leads/{id}", "/leads/2"))[0] == 404
     assert (await check("DELETE", "/leads/{id}", "/leads/7"))[0] == 204
     assert (await check("DELETE", "/customers/{id}", "/customers/99"))[0] == 404
+    for collection in ("partners", "locations", "tariffs"):
+        names = [{"id": 1, "name": "One"}, {"id": 2, "name": "Two"}]
+        assert await check("PUT", f"/{collection}", body=names) == (200, {"upserted": 2})
+        status, listed = await check("GET", f"/{collection}")
+        assert status == 200 and listed["items"][1] == {"id": 2, "name": "Two"}
+    assert (await check("PUT", "/partners", body=[{"id": 1, "name": ""}]))[0] == 422
 
     # Templates
     template = {"title": "Hello", "channel": "sms", "body": "Dear {{ customer.full_name }}"}
