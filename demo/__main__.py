@@ -22,6 +22,23 @@ MESSAGE = (
 )
 
 
+PARTNERS = {1: "Herald Fibre", 2: "Karoo Wireless"}
+LOCATIONS = {1: "Cape Town", 2: "Johannesburg", 3: "Durban"}
+TARIFFS = {10: "Fibre 25 Mbps", 11: "Fibre 50 Mbps", 12: "Fibre 100 Mbps", 13: "LTE 20 GB"}
+
+
+def sample_names() -> dict[str, list[dict[str, Any]]]:
+    """The reference names the sample customers' ids point to, per collection."""
+    return {
+        collection: [{"id": i, "name": name} for i, name in names.items()]
+        for collection, names in (
+            ("partners", PARTNERS),
+            ("locations", LOCATIONS),
+            ("tariffs", TARIFFS),
+        )
+    }
+
+
 def sample_customers(count: int) -> list[dict[str, Any]]:
     """Customers with realistic variety: statuses, partners, one or two numbers, none."""
     rng = random.Random(42)
@@ -60,6 +77,9 @@ async def run_demo(stack: Stack, customers: int) -> int:
         await sandbox.close()
         status, body = await api.put("/config/company", {"name": "Herald Demo ISP"})
         assert status == 200, body
+        for collection, names in sample_names().items():
+            status, body = await api.put(f"/{collection}", names)
+            assert status == 200, body
         status, body = await api.put("/customers", sample_customers(customers))
         assert status == 200, body
         print(f"loaded {body['upserted']} sample customers", flush=True)

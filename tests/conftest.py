@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,8 @@ class Isolated:
     amqp_url: str
 
 
-@pytest.fixture
-def isolated(infra: Infra) -> Iterator[Isolated]:
+@contextlib.contextmanager
+def isolation(infra: Infra) -> Iterator[Isolated]:
     """A database and a vhost nobody else uses, dropped afterwards."""
     name = unique_name()
     infra.add_vhost(name)
@@ -40,12 +41,10 @@ def isolated(infra: Infra) -> Iterator[Isolated]:
         asyncio.run(db.drop_database(database_url))
 
 
-@pytest.fixture
-def stack(isolated: Isolated, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """The sandbox and the four services as real processes; one sender unless the test is
-    parametrized indirectly with ``senders``."""
-    senders = getattr(request, "param", None) or 1
-    running = Stack(isolated.database_url, isolated.amqp_url, tmp_path / "logs")
+@contextlib.contextmanager
+def running_stack(isolated: Isolated, log_dir: Path, senders: int = 1) -> Iterator[Stack]:
+    """The sandbox and the four services as real processes, stopped (cleanly) afterwards."""
+    running = Stack(isolated.database_url, isolated.amqp_url, log_dir)
     try:
         running.start_all(senders=senders)
         yield running
@@ -53,6 +52,21 @@ def stack(isolated: Isolated, tmp_path: Path, request: pytest.FixtureRequest) ->
         codes = running.stop_all()
         # Every process must stop cleanly on SIGTERM.
         assert all(code == 0 for code in codes.values()), (codes, running.logs()[-3000:])
+
+
+@pytest.fixture
+def isolated(infra: Infra) -> Iterator[Isolated]:
+    """A database and a vhost nobody else uses, dropped afterwards."""
+    with isolation(infra) as found:
+        yield found
+
+
+@pytest.fixture
+def stack(isolated: Isolated, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The sandbox and the four services as real processes; one sender unless the test is
+    parametrized indirectly with ``senders``."""
+    with running_stack(isolated, tmp_path / "logs", getattr(request, "param", None) or 1) as s:
+        yield s
 
 
 @pytest.fixture

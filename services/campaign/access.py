@@ -197,9 +197,20 @@ def _relative(path: str) -> str:
     return path.removeprefix(PREFIX) if path.startswith(PREFIX + "/") else path
 
 
+# Resources named so are the console's pages (console/routes.py): they call no API handler and
+# check their session themselves, so they have no rule here.
+CONSOLE_NAME = "console."
+
+
+def _console(resource: AbstractResource) -> bool:
+    return (resource.name or "").startswith(CONSOLE_NAME)
+
+
 def route_keys(route: AbstractRoute) -> list[tuple[str, str]]:
     """The rule keys of a route: one per word of each ``{name:a|b}`` parameter."""
     assert route.resource is not None
+    if _console(route.resource):
+        return []
     template, alternatives = _template(route.resource)
     paths = [template]
     for name, words in alternatives:
@@ -213,7 +224,7 @@ def route_key(request: web.Request) -> tuple[str, str] | None:
     if match.http_exception is not None:
         return None
     resource = match.route.resource
-    if resource is None:
+    if resource is None or _console(resource):
         return None
     template, alternatives = _template(resource)
     for name, _ in alternatives:

@@ -28,6 +28,7 @@ from services.campaign import (
     templates_api,
     tokens,
 )
+from services.campaign.console import routes as console
 from services.campaign.web import STATE, State
 from shared import amqp, db, service
 from shared.settings import Settings
@@ -74,6 +75,7 @@ def create_app(state: State) -> web.Application:
     for route in health.routes():
         assert isinstance(route, web.RouteDef)
         app.router.add_route(route.method, route.path, route.handler)
+    console.register(app)
     return app
 
 

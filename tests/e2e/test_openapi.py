@@ -14,7 +14,7 @@ from openapi_spec_validator import validate as validate_spec
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
-from services.campaign import auth, health, openapi
+from services.campaign import access, auth, health, openapi
 from services.campaign.app import PREFIX, create_app
 from services.campaign.web import State
 from shared.db import Pool
@@ -57,6 +57,8 @@ def app_operations() -> set[tuple[str, str]]:
         if route.method == "HEAD":
             continue
         assert route.resource is not None
+        if (route.resource.name or "").startswith(access.CONSOLE_NAME):
+            continue  # the console's pages, not the API
         info = route.resource.get_info()
         if "path" in info:
             paths = [info["path"]]

@@ -1,0 +1,87 @@
+"""Rendering the console's pages: the Jinja2 environment, what a page may show, headers."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from services.campaign import access
+from services.campaign.access import Principal
+from services.campaign.console import sessions
+from services.campaign.console.screens import Screen
+from services.campaign.console.screens.registry import SCREENS
+from services.campaign.problems import Problem
+
+# No inline script or style anywhere: every script and stylesheet is a file under /static/.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The templates of ``templates/``, autoescaped."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("services.campaign.console", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def may(principal: Principal | None, key: tuple[str, str]) -> bool:
+    """Whether the principal may call this API route (the API's own rule decides)."""
+    try:
+        access.authorize(key, principal)
+    except Problem:
+        return False
+    return principal is not None
+
+
+def allowed_routes(principal: Principal | None) -> list[str]:
+    """Every API route the principal may call, as ``"METHOD /path"``: what the scripts show."""
+    return sorted(f"{m} {p}" for (m, p), rule in access.RULES.items() if may(principal, (m, p)))
+
+
+def menu(principal: Principal | None) -> list[tuple[str, list[Screen]]]:
+    """The menu groups and the screens of each the principal may open."""
+    groups: dict[str, list[Screen]] = {}
+    for screen in SCREENS:
+        if screen.in_menu and may(principal, screen.needs):
+            groups.setdefault(screen.menu, []).append(screen)
+    return list(groups.items())
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    """A page of the console, with its security headers."""
+    principal = access.principal_of(request)
+    session = request.get(sessions.SESSION)
+    page = {
+        "role": principal.role if principal else None,
+        "partner_id": principal.partner_id if principal else None,
+        "name": principal.name if principal else "",
+        "csrf": session.csrf_token if session else "",
+        "can": allowed_routes(principal) if principal else [],
+    }
+    text = (
+        environment()
+        .get_template(template)
+        .render(
+            principal=principal, menu=menu(principal), page=page, current=request.path, **context
+        )
+    )
+    return web.Response(
+        status=status, text=text, content_type="text/html", charset="utf-8", headers=HEADERS
+    )

@@ -1,0 +1,12 @@
+"""One campaign: live progress, rate, errors, Pause/Resume/Cancel, recipients."""
+
+from services.campaign.console.screens import Screen
+
+SCREEN = Screen(
+    name="campaign",
+    path="/mass-sending/campaigns/{id:[0-9]+}",
+    menu="Mass sending",
+    title="Campaign",
+    needs=("GET", "/campaigns/{id}"),
+    in_menu=False,
+)

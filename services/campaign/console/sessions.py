@@ -1,0 +1,154 @@
+"""Console sessions: a random id in an HttpOnly cookie, the rest in Postgres.
+
+A session row keeps the SHA-256 of the API token it was opened with, the very digest the
+bearer-token path looks up. ``principal`` hands that digest to the resolver ``auth.py`` sets on
+the request, so a session is exactly its token: same role, same partner scope, and it stops
+working the moment the token is revoked. The token itself is never stored, and never reaches
+the browser again after sign-in (no URL, no localStorage or sessionStorage).
+
+State-changing requests made with the cookie must carry the session's CSRF token in
+``X-CSRF-Token`` and come from this origin (``Origin``, or ``Referer`` when a browser sends no
+Origin): SameSite=Strict already keeps other sites' requests cookie-less; these two checks hold
+even where it does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from services.campaign.access import Principal
+from services.campaign.problems import Problem
+from services.campaign.web import pool_of
+from shared.db import Pool
+
+COOKIE = "herald_session"
+CSRF_HEADER = "X-CSRF-Token"
+LIFETIME = timedelta(hours=12)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_PREFIX = "/api/"
+
+Resolve = Callable[[bytes], Awaitable[Principal | None]]
+# Set by auth.py on every request: token digest -> principal, as for a bearer token.
+RESOLVE: web.RequestKey[Resolve] = web.RequestKey("console_resolve")
+
+
+@dataclass(frozen=True)
+class Session:
+    """An open session: the token digest it acts as, and its CSRF token."""
+
+    token_hash: bytes
+    csrf_token: str
+
+
+SESSION = web.RequestKey("console_session", Session)
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is the console's (outside the API): pages check sessions themselves."""
+    return not path.startswith(API_PREFIX)
+
+
+async def open_session(pool: Pool, token_hash: bytes) -> tuple[str, Session]:
+    """A new session for this token digest: the cookie value and the session."""
+    value = secrets.token_urlsafe(32)
+    session = Session(token_hash, secrets.token_urlsafe(32))
+    await pool.execute(
+        "DELETE FROM console_sessions WHERE expires_at < now() - interval '1 day'"
+    )  # a sign-in is rare: the moment to sweep long-dead rows
+    await pool.execute(
+        "INSERT INTO console_sessions (id_hash, token_hash, csrf_token, expires_at)"
+        " VALUES ($1, $2, $3, now() + $4::interval)",
+        _digest(value),
+        token_hash,
+        session.csrf_token,
+        LIFETIME,
+    )
+    return value, session
+
+
+async def close_session(pool: Pool, value: str) -> None:
+    """Forget a session (sign out)."""
+    await pool.execute("DELETE FROM console_sessions WHERE id_hash = $1", _digest(value))
+
+
+async def find(pool: Pool, value: str) -> Session | None:
+    """The live session of a cookie value, or None."""
+    if len(value) > 100:
+        return None
+    row = await pool.fetchrow(
+        "SELECT token_hash, csrf_token FROM console_sessions"
+        " WHERE id_hash = $1 AND expires_at > now()",
+        _digest(value),
+    )
+    return Session(bytes(row["token_hash"]), row["csrf_token"]) if row else None
+
+
+def same_origin(request: web.Request) -> bool:
+    """Whether the request says it comes from a page of this origin."""
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    parts = urlsplit(source)
+    return bool(parts.netloc) and parts.netloc == request.host and parts.scheme == request.scheme
+
+
+def check_origin(request: web.Request) -> None:
+    """403 unless a state-changing request comes from this origin."""
+    if not same_origin(request):
+        raise Problem(403, "cross-origin request refused (Origin must be this console)")
+
+
+def check_csrf(request: web.Request, session: Session) -> None:
+    """403 unless a state-changing request carries the session's CSRF token, from here."""
+    given = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(given.encode(), session.csrf_token.encode()):
+        raise Problem(403, f"missing or wrong {CSRF_HEADER} header for this session")
+    check_origin(request)
+
+
+async def principal(request: web.Request) -> Principal | None:
+    """The principal of the request's session cookie, or None (no, expired or dead session).
+
+    Checks CSRF and origin on state-changing requests (403).
+    """
+    value = request.cookies.get(COOKIE)
+    if not value:
+        return None
+    session = await find(pool_of(request), value)
+    if session is None:
+        return None
+    found: Principal | None = await request[RESOLVE](session.token_hash)
+    if found is None:  # the token was revoked
+        return None
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, session)
+    request[SESSION] = session
+    return found
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Strict, Secure behind HTTPS."""
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=int(LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+
+
+def clear_cookie(response: web.StreamResponse) -> None:
+    """Drop the session cookie from the browser."""
+    response.del_cookie(COOKIE, path="/")
