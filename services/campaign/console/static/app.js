@@ -94,6 +94,9 @@ export function fmtDate(value) {
   return d.toLocaleString(undefined, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
+/** The product's names of the send_to values. */
+export const SEND_TO = { sms: "SMS", email: "Email", portal: "Customer portal", portal_email: "Customer portal & Email" };
+
 /** The label the product uses for a status value: "sent_with_error" -> "Sent with error". */
 export function label(value) {
   const text = String(value ?? "").replaceAll("_", " ");

@@ -1,5 +1,5 @@
 // One campaign, live: counts, rate, ETA, a rate chart, errors by reason, controls, recipients.
-import { $, api, applyPermissions, badge, dialog, fmtDate, h, label, pager, showProblem, table } from "./app.js";
+import { $, api, applyPermissions, badge, dialog, fmtDate, h, label, pager, SEND_TO, showProblem, table } from "./app.js";
 
 const id = Number(window.location.pathname.split("/").pop());
 const FINISHED = ["sent", "sent_with_error", "cancelled", "removed"];
@@ -34,6 +34,12 @@ function drawChart() {
   const line = document.createElementNS(ns, "polyline");
   line.setAttribute("points", rates.map(([t, r]) => `${pad + ((t - t0) / (t1 - t0)) * (width - 2 * pad)},${height - pad - (r / top) * (height - 2 * pad)}`).join(" "));
   svg.append(line);
+  for (const point of line.getAttribute("points").split(" ")) {
+    const [x, y] = point.split(",");
+    const dot = document.createElementNS(ns, "circle");
+    dot.setAttribute("cx", x); dot.setAttribute("cy", y); dot.setAttribute("r", 2);
+    svg.append(dot);
+  }
   text(2, 12, `${top.toFixed(1)}/s`);
   text(2, height - 4, "0");
   text(width - 60, height - 4, `${Math.round(t1 - t0)} s`);
@@ -43,7 +49,7 @@ function show(c) {
   campaign = c;
   const counts = c.counts || {};
   $("#campaign-status").replaceChildren(badge(c.status));
-  $("#campaign-title").textContent = `${label(c.send_to)} · ${c.subject || (c.message || "").split("\n")[0]} · created ${fmtDate(c.created_at)}`;
+  $("#campaign-title").textContent = `${SEND_TO[c.send_to]} · ${c.subject || (c.message || "").split("\n")[0]} · created ${fmtDate(c.created_at)}`;
   const total = c.total || 0;
   const done = finalCount(counts);
   const percent = total ? Math.round((100 * done) / total) : (FINISHED.includes(c.status) ? 100 : 0);
