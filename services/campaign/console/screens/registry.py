@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from services.campaign.console.screens import Screen, campaign, create
+from services.campaign.console.screens import Screen, campaign, create, history
 
-SCREENS: tuple[Screen, ...] = (create.SCREEN, campaign.SCREEN)
+SCREENS: tuple[Screen, ...] = (create.SCREEN, history.SCREEN, campaign.SCREEN)
