@@ -27,10 +27,12 @@ async def upsert(request: web.Request) -> web.Response:
 
 
 async def list_people(request: web.Request) -> web.Response:
-    """``GET /customers``: a page of records in id order."""
+    """``GET /customers``: a page of records in id order; ``search`` in login, name, email
+    or phone."""
     limit, offset = page(request)
+    search = request.query.get("search", "").strip()[:255] or None
     items, total = await repo.list_people(
-        pool_of(request), _kind(request), limit, offset, access.partner_of(request)
+        pool_of(request), _kind(request), limit, offset, access.partner_of(request), search
     )
     return json_response({"items": items, "total": total})
 

@@ -474,7 +474,12 @@ def _directory(collection: str, kind: str) -> tuple[Op, ...]:
             body=Person,
             many=directory.MAX_BATCH,
         ),
-        Op(f"GET /{collection}", f"List {collection}, by id", "PersonList", params=PAGE),
+        Op(
+            f"GET /{collection}",
+            f"List {collection}, by id",
+            "PersonList",
+            params=(*PAGE, Param("search", STRING, "in login, full name, email or phone")),
+        ),
         Op(f"GET /{collection}/{{id}}", f"One {kind}", "PersonRecord"),
         Op(f"DELETE /{collection}/{{id}}", f"Delete a {kind}", None, 204),
     )

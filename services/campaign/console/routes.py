@@ -30,7 +30,7 @@ def page(screen: Screen) -> Callable[[web.Request], Awaitable[web.StreamResponse
             raise web.HTTPSeeOther(SIGN_IN)
         if not may(principal, screen.needs):
             return render(request, "forbidden.html", {"screen": screen}, 403)
-        return render(request, f"{screen.name}.html", {"screen": screen})
+        return render(request, screen.template, {"screen": screen})
 
     return handler
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,9 +15,15 @@ class Screen:
     may open the page, and nobody else sees it in the menu.
     """
 
-    name: str  # the template (``templates/<name>.html``) and script (``static/<name>.js``)
+    name: str  # unique; also the template and script unless ``view`` names them
     path: str
     menu: str  # the menu group, e.g. "Mass sending"
     title: str  # its entry in the group, e.g. "Create"
     needs: tuple[str, str]
     in_menu: bool = True
+    view: str = ""  # ``templates/<view>.html`` and ``static/<view>.js``; default: ``name``
+    data: Mapping[str, Any] = field(default_factory=dict)  # JSON for the script (#screen-data)
+
+    @property
+    def template(self) -> str:
+        return f"{self.view or self.name}.html"

@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
-from services.campaign.console.screens import Screen, campaign, create, history
+from services.campaign.console.screens import (
+    Screen,
+    campaign,
+    config,
+    create,
+    directory,
+    history,
+    logs,
+    tokens,
+)
 
-SCREENS: tuple[Screen, ...] = (create.SCREEN, history.SCREEN, campaign.SCREEN)
+SCREENS: tuple[Screen, ...] = (
+    create.SCREEN,
+    history.SCREEN,
+    campaign.SCREEN,
+    logs.SMS,
+    logs.EMAIL,
+    config.SMS,
+    config.EMAIL,
+    tokens.SCREEN,
+    directory.SCREEN,
+)
