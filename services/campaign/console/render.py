@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -15,6 +16,7 @@ from services.campaign.console.screens import Screen
 from services.campaign.console.screens.registry import SCREENS
 from services.campaign.problems import Problem
 
+STATIC = Path(__file__).parent / "static"
 # No inline script or style anywhere: every script and stylesheet is a file under /static/.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"

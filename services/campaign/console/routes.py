@@ -7,17 +7,15 @@ no API handler; a page checks itself that its principal may call the API route i
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from aiohttp import web
 
 from services.campaign import access
 from services.campaign.console import signin
-from services.campaign.console.render import HEADERS, may, menu, render
+from services.campaign.console.render import HEADERS, STATIC, may, menu, render
 from services.campaign.console.screens import Screen
 from services.campaign.console.screens.registry import SCREENS
 
-STATIC = Path(__file__).parent / "static"
 SIGN_IN = "/signin"
 
 

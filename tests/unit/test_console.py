@@ -1,0 +1,79 @@
+"""The console's pure parts: origin and CSRF checks, what a principal's pages show."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import make_mocked_request
+
+from services.campaign.access import Principal
+from services.campaign.console import render, sessions
+from services.campaign.console.screens.registry import SCREENS
+from services.campaign.problems import Problem
+
+SESSION = sessions.Session(b"x" * 32, "csrf-token")
+
+
+def request(method: str = "POST", **headers: str) -> object:
+    return make_mocked_request(method, "/api/v1/campaigns", headers={"Host": "isp:8080", **headers})
+
+
+@pytest.mark.parametrize(
+    ("headers", "same"),
+    [
+        ({"Origin": "http://isp:8080"}, True),
+        ({"Referer": "http://isp:8080/mass-sending/create"}, True),
+        ({"Origin": "http://evil.example"}, False),
+        ({"Origin": "https://isp:8080"}, False),  # another scheme is another origin
+        ({"Origin": "null"}, False),
+        ({}, False),
+    ],
+)
+def test_same_origin(headers: dict[str, str], same: bool) -> None:
+    assert sessions.same_origin(request(**headers)) is same  # type: ignore[arg-type]
+
+
+def test_csrf_needs_the_token_and_the_origin() -> None:
+    good = {"X-CSRF-Token": "csrf-token", "Origin": "http://isp:8080"}
+    sessions.check_csrf(request(**good), SESSION)  # type: ignore[arg-type]
+    for bad in (
+        {"Origin": "http://isp:8080"},
+        {**good, "X-CSRF-Token": "csrf-tokeN"},
+        {**good, "Origin": "http://evil.example"},
+    ):
+        with pytest.raises(Problem) as raised:
+            sessions.check_csrf(request(**bad), SESSION)  # type: ignore[arg-type]
+        assert raised.value.status == 403
+
+
+def test_pages_are_outside_the_api() -> None:
+    assert sessions.is_page("/mass-sending/create") and sessions.is_page("/")
+    assert not sessions.is_page("/api/v1/campaigns")
+
+
+def test_a_viewer_sees_history_and_no_send() -> None:
+    viewer = Principal(3, "viewer")
+    routes = render.allowed_routes(viewer)
+    assert "GET /campaigns" in routes and "POST /campaigns" not in routes
+    titles = [s.title for _, screens in render.menu(viewer) for s in screens]
+    assert "History" in titles and "Create" not in titles and "Tokens" not in titles
+
+
+def test_a_partner_operator_sees_no_settings() -> None:
+    partner = Principal(5, "operator", 41)
+    routes = render.allowed_routes(partner)
+    assert "POST /campaigns" in routes and "GET /config/sms" not in routes
+    assert "POST /templates" not in routes  # templates are shared: read-only for partners
+    titles = {s.name for _, screens in render.menu(partner) for s in screens}
+    assert titles == {"create", "history", "logs_sms", "logs_email", "directory"}
+
+
+def test_every_screen_has_its_template_and_script() -> None:
+    static = render.environment().loader
+    assert static is not None
+    names = set(static.list_templates())
+    for screen in SCREENS:
+        assert screen.template in names, screen
+        script = f"{screen.view or screen.name}.js"
+        assert (render.STATIC / script).exists(), screen
+    assert len({s.path for s in SCREENS}) == len(SCREENS)
+    assert len({s.name for s in SCREENS}) == len(SCREENS)
