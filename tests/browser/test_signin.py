@@ -48,6 +48,20 @@ def test_sign_in_session_cookie_and_sign_out(
     own = {"X-CSRF-Token": csrf, "Origin": console_url(seeded)}
     assert page.request.post(api + "/templates", data=body, headers=own).status == 201
 
+    # The first page after sign-in, everything it loads included (no cache), stays small.
+    browser = page.context.browser
+    assert browser is not None
+    fresh = browser.new_context(storage_state=page.context.storage_state())
+    first = fresh.new_page()
+    sizes: dict[str, int] = {}
+    first.on("requestfinished", lambda r: sizes.__setitem__(r.url, len(r.response().body())))
+    first.goto(console_url(seeded) + "/")
+    expect(first.locator("#matching")).to_contain_text("customers")
+    weight = sum(sizes.values())
+    fresh.close()
+    (tmp_path / "first-page-bytes.txt").write_text(f"{weight}\n{sizes}\n")
+    assert weight < 300_000, sizes
+
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(console_url(seeded) + "/signin")
     assert page.request.get(api + "/campaigns").status == 401

@@ -82,8 +82,12 @@ async function live() {
   inflight?.abort();
   inflight = new AbortController();
   let answer;
+  const body = request();
+  // Nothing typed yet: still count who matches (the API needs some message to preview).
+  const empty = !body.message && !body.template_id;
+  if (empty) body.message = "-";
   try {
-    answer = await api("POST", "/campaigns/preview", { body: request(), query: { limit: 1 }, signal: inflight.signal });
+    answer = await api("POST", "/campaigns/preview", { body, query: { limit: 1 }, signal: inflight.signal });
   } catch (e) {
     if (e.name === "AbortError") return;
     throw e;
@@ -96,7 +100,7 @@ async function live() {
   }
   clearErrors(form);
   $("#matching").textContent = `Matching recipients: ${data.recipients_total} ${noun()}`;
-  $("#counter").textContent = data.encoding
+  $("#counter").textContent = empty ? "" : data.encoding
     ? `Characters: ${data.characters} · Encoding: ${data.encoding} · Parts: ${data.parts}`
     : "Characters: — (no recipient to render for)";
   return null;
