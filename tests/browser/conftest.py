@@ -104,7 +104,7 @@ def console_url(stack: Stack) -> str:
 
 @pytest.fixture
 def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
     context.set_default_timeout(15_000)
     opened = context.new_page()
     errors: list[str] = []

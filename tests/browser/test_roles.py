@@ -61,3 +61,14 @@ def test_partner_operator_sees_only_its_partner(
     expect(page.locator("#history")).to_contain_text("No entries")
     page.goto(console_url(seeded) + f"/mass-sending/campaigns/{other['id']}")
     expect(page.get_by_role("alert")).to_contain_text("outside partner 2")
+
+
+def test_a_revoked_token_ends_its_sessions(
+    page: Page, seeded: Stack, rest: APIRequestContext
+) -> None:
+    made = call(rest, "POST", "/tokens", {"role": "operator", "name": "short-lived"})
+    sign_in(page, seeded, made["token"])
+    expect(page.get_by_role("heading", name="Create")).to_be_visible()
+    call(rest, "DELETE", f"/tokens/{made['id']}")
+    page.reload()
+    expect(page).to_have_url(console_url(seeded) + "/signin")

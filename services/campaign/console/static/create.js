@@ -168,7 +168,7 @@ $("#send")?.addEventListener("click", async () => {
       h("table", {}, h("thead", {}, h("tr", {}, ["", "#", "Login", "Full name", "Email", "Phone number"].map((t) => h("th", {}, t)))),
         h("tbody", {}, slice.map((r) => h("tr", {}, h("td", {}, tick(r)), h("td", {}, r.id), h("td", {}, r.login), h("td", {}, r.full_name), h("td", {}, r.email), h("td", {}, r.phone))))),
       pager(shown.length, PAGE, offset, (o) => { offset = o; draw(); }),
-      rows.length < data.recipients_total ? h("p", { className: "muted" }, `The list shows the first ${rows.length}; the others are all sent to.`) : null);
+      h("p", { className: "muted" }, rows.length < data.recipients_total ? `The list shows the first ${rows.length}; the others are all sent to.` : ""));
   };
   const searchBox = h("input", { type: "search", placeholder: "Table search", ariaLabel: "Table search",
     oninput: (e) => { search = e.target.value.trim().toLowerCase(); offset = 0; draw(); } });
