@@ -256,7 +256,7 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
         },
         "PersonRecord": person,
         "PersonList": page_of(ref("PersonRecord")),
-        "ReferenceList": page_of(obj({"id": ID, "name": STRING})),
+        "ReferenceList": page_of(obj({"id": ID, "name": nullable(STRING)})),
         "UpsertResult": obj({"upserted": {"type": "integer", "minimum": 0}}),
         "SmsConfigView": {
             **_answer_of(

@@ -46,8 +46,17 @@ async def upsert(request: web.Request) -> web.Response:
     return json_response({"upserted": len(names)})
 
 
+# The ids the directory uses, from the small table of distinct filter combinations.
+_USED: dict[Kind, str] = {
+    "partner": "SELECT DISTINCT partner_id FROM people_counts WHERE members > 0",
+    "location": "SELECT DISTINCT location_id FROM people_counts WHERE members > 0",
+    "tariff": "SELECT DISTINCT unnest(tariff_ids) FROM people_counts WHERE members > 0",
+}
+
+
 async def list_names(request: web.Request) -> web.Response:
-    """``GET /partners``: names in id order; a partner-scoped token sees only its partner."""
+    """``GET /partners``: every id with a name or used in the directory (name null when it
+    has none yet), in id order; a partner-scoped token sees only its partner."""
     limit, offset = page(request)
     kind = _kind(request)
     # Locations and tariffs are shared; partners are narrowed to the token's own.
@@ -56,15 +65,20 @@ async def list_names(request: web.Request) -> web.Response:
         if kind == "partner"
         else ("true", [])
     )
+    rows_sql = (
+        f"SELECT coalesce(r.id, u.id) AS id, r.name FROM"
+        f" (SELECT id, name FROM reference_names WHERE kind = $1) r"
+        f" FULL JOIN ({_USED[kind]}) AS u(id) ON u.id = r.id"
+    )
+    where = f"id IS NOT NULL AND {condition}"
     pool = pool_of(request)
-    where = f"kind = $1 AND {condition}"
     rows = await pool.fetch(
-        f"SELECT id, name FROM reference_names WHERE {where} ORDER BY id"
+        f"SELECT id, name FROM ({rows_sql}) n WHERE {where} ORDER BY id"
         f" LIMIT {limit} OFFSET {offset}",
         kind,
         *args,
     )
-    total = await pool.fetchval(f"SELECT count(*) FROM reference_names WHERE {where}", kind, *args)
+    total = await pool.fetchval(f"SELECT count(*) FROM ({rows_sql}) n WHERE {where}", kind, *args)
     return json_response({"items": [dict(r) for r in rows], "total": total})
 
 

@@ -221,6 +221,9 @@ async def test_answers_match_the_document(api: Api, stack: Stack) -> None:
         assert await check("PUT", f"/{collection}", body=names) == (200, {"upserted": 2})
         status, listed = await check("GET", f"/{collection}")
         assert status == 200 and listed["items"][1] == {"id": 2, "name": "Two"}
+    # Ids the directory uses come too, without a name until one is given.
+    _, locations = await check("GET", "/locations")
+    assert {"id": 3, "name": None} in locations["items"]
     assert (await check("PUT", "/partners", body=[{"id": 1, "name": ""}]))[0] == 422
 
     # Templates

@@ -45,7 +45,7 @@ async function loadNames() {
   for (const select of $$("select[data-names]")) {
     const { status, data } = await api("GET", `/${select.dataset.names}`, { query: { limit: 1000 } });
     if (status !== 200) continue;
-    select.replaceChildren(...data.items.map((n) => h("option", { value: n.id }, `${n.name} (${n.id})`)));
+    select.replaceChildren(...data.items.map((n) => h("option", { value: n.id }, n.name ? `${n.name} (${n.id})` : `#${n.id}`)));
   }
 }
 

@@ -43,7 +43,7 @@ form.addEventListener("submit", async (e) => {
 
 const names = await api("GET", "/partners", { query: { limit: 1000 } });
 for (const p of names.status === 200 ? names.data.items : []) {
-  partners.set(p.id, p.name);
-  $("#token-partner").append(h("option", { value: p.id }, `${p.name} (${p.id})`));
+  partners.set(p.id, p.name || `#${p.id}`);
+  $("#token-partner").append(h("option", { value: p.id }, p.name ? `${p.name} (${p.id})` : `#${p.id}`));
 }
 load();
