@@ -73,6 +73,40 @@ def test_template_error_is_shown_at_the_message(page: Page, seeded: Stack, tmp_p
     expect(error).to_have_count(0)
     page.get_by_label("Templates", exact=True).select_option(label="Balance")
     expect(page.get_by_label("Message", exact=True)).to_have_value(HELLO)
+    page.get_by_label("Message", exact=True).fill("Dear {{ customer.login }}")
+    page.get_by_role("button", name="Save as new").click()
+    page.get_by_role("dialog").get_by_label("Title", exact=True).fill("Login greeting")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Templates", exact=True)).to_have_value(re.compile(r"^\d+$"))
+    expect(page.get_by_label("Templates", exact=True).locator("option:checked")).to_have_text(
+        "Login greeting"
+    )
+
+
+def test_email_with_subject_attachment_and_documents(
+    page: Page, seeded: Stack, rest: APIRequestContext, tmp_path: Path
+) -> None:
+    smtp = {"host": "127.0.0.1", "port": 2525, "from_address": "noc@isp.example"}
+    call(rest, "PUT", "/config/email", smtp)
+    sign_in(page, seeded, seeded.token)
+    page.get_by_label("Login", exact=True).fill("000001")
+    page.get_by_label("Send to", exact=True).select_option(label="Email")
+    for name in ("Subject", "Attachments"):
+        expect(page.get_by_label(name, exact=True)).to_be_visible()
+    page.get_by_label("Subject", exact=True).fill("Invoice for {{ customer.login }}")
+    page.get_by_label("Message", exact=True).fill("Dear {{ customer.full_name }}")
+    pdf = tmp_path / "terms.pdf"
+    pdf.write_bytes(b"%PDF-1.4 terms")
+    page.get_by_label("Attachments", exact=True).set_input_files(str(pdf))
+    expect(page.locator("#uploaded")).to_have_text("Uploaded: terms.pdf")
+    page.get_by_label("Invoices", exact=True).check()
+    page.get_by_label("Send to billing email", exact=True).check()
+    expect(page.locator("#matching")).to_have_text("Matching recipients: 1 customers")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("dialog", name="Preview")).to_contain_text(
+        "Subject: Invoice for 000001"
+    )
+    shot(page, tmp_path, "email-preview")
 
 
 def test_untick_two_rows_send_and_watch_it_reach_sent(
