@@ -32,6 +32,7 @@ from services.campaign import (
 )
 from services.campaign import web as helpers
 from services.campaign.campaigns import TestRequest
+from services.campaign.console import sessions
 from services.campaign.files import Document
 from services.campaign.gateway_config import TestSms
 from services.campaign.reference import ReferenceName
@@ -718,7 +719,7 @@ def document() -> dict[str, Any]:
             " at the root, for probes.",
         },
         "servers": [{"url": SERVER_URL}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"console": []}],
         "tags": [
             {"name": tag}
             for tag in dict.fromkeys(op.tag for op in OPERATIONS)  # first-seen order
@@ -733,7 +734,15 @@ def document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "HERALD_API_TOKEN (the bootstrap admin token) or a"
                     " token made with POST /tokens",
-                }
+                },
+                "console": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": sessions.COOKIE,
+                    "description": "The operator console's session (sign in at /signin with an"
+                    " API token): it acts as that token. Requests other than GET also need the"
+                    " header X-CSRF-Token (the session's) and an Origin of the console.",
+                },
             },
         },
     }
