@@ -15,6 +15,7 @@ from services.campaign.console import sessions
 from services.campaign.console.screens import Screen
 from services.campaign.console.screens.registry import SCREENS
 from services.campaign.problems import Problem
+from shared import vocabulary
 
 STATIC = Path(__file__).parent / "static"
 # No inline script or style anywhere: every script and stylesheet is a file under /static/.
@@ -34,11 +35,19 @@ HEADERS = {
 @functools.cache
 def environment() -> jinja2.Environment:
     """The templates of ``templates/``, autoescaped."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("services.campaign.console", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.globals["vocabulary"] = vocabulary  # status lists: the same words as the API's
+    env.filters["label"] = label
+    return env
+
+
+def label(value: str) -> str:
+    """How a status value is shown: ``sent_with_error`` -> ``Sent with error``."""
+    return value.replace("_", " ").capitalize()
 
 
 def may(principal: Principal | None, key: tuple[str, str]) -> bool:

@@ -1,6 +1,7 @@
 """One campaign: live progress, rate, errors, Pause/Resume/Cancel, recipients."""
 
 from services.campaign.console.screens import Screen
+from shared import vocabulary
 
 SCREEN = Screen(
     name="campaign",
@@ -9,4 +10,9 @@ SCREEN = Screen(
     title="Campaign",
     needs=("GET", "/campaigns/{id}"),
     in_menu=False,
+    data={
+        "statuses": vocabulary.MESSAGE_STATUSES,
+        "final": vocabulary.FINAL,
+        "finished": vocabulary.FINISHED,
+    },
 )

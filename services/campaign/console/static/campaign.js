@@ -2,8 +2,8 @@
 import { $, api, applyPermissions, badge, dialog, fmtDate, h, label, pager, SEND_TO, showProblem, table } from "./app.js";
 
 const id = Number(window.location.pathname.split("/").pop());
-const FINISHED = ["sent", "sent_with_error", "cancelled", "removed"];
-const DONE = ["sent", "error", "expired", "cancelled", "skipped"]; // message statuses that are final
+// The API's words (shared/vocabulary.py): message statuses, the final ones, finished campaigns.
+const { statuses: STATUSES, final: DONE, finished: FINISHED } = JSON.parse($("#screen-data").textContent);
 const PAGE = 20;
 const samples = []; // [seconds, final messages]
 let offset = 0;
@@ -58,7 +58,7 @@ function show(c) {
   $("#stats").replaceChildren(
     h("div", { className: "stat" }, h("div", { className: "n", id: "count-recipients" }, c.recipients_total ?? "…"), h("div", { className: "k" }, "Recipients")),
     h("div", { className: "stat" }, h("div", { className: "n", id: "count-total" }, total), h("div", { className: "k" }, "Messages")),
-    ...["new", "sending", "sent", "error", "expired", "cancelled", "skipped"].map((s) =>
+    ...STATUSES.map((s) =>
       h("div", { className: "stat" }, h("div", { className: "n", id: `count-${s}` }, counts[s] || 0), h("div", { className: "k" }, label(s)))));
   const perSecond = rate();
   $("#rate").textContent = `${perSecond.toFixed(1)} messages/s`;
