@@ -23,7 +23,9 @@ def request(method: str = "POST", **headers: str) -> object:
         ({"Origin": "http://isp:8080"}, True),
         ({"Referer": "http://isp:8080/mass-sending/create"}, True),
         ({"Origin": "http://evil.example"}, False),
-        ({"Origin": "https://isp:8080"}, False),  # another scheme is another origin
+        ({"Origin": "https://isp:8080"}, True),  # TLS ended by a proxy in front
+        ({"Origin": "http://isp:8081"}, False),
+        ({"Origin": "http://isp"}, False),
         ({"Origin": "null"}, False),
         ({}, False),
     ],

@@ -99,7 +99,9 @@ def same_origin(request: web.Request) -> bool:
     """Whether the request says it comes from a page of this origin."""
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
     parts = urlsplit(source)
-    return bool(parts.netloc) and parts.netloc == request.host and parts.scheme == request.scheme
+    # Host and port only: behind a proxy that ends TLS the browser's https origin reaches us
+    # over http, and the scheme adds nothing the CSRF token does not already ensure.
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.netloc == request.host
 
 
 def check_origin(request: web.Request) -> None:
@@ -145,7 +147,8 @@ def set_cookie(request: web.Request, response: web.StreamResponse, value: str) -
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        # Behind a proxy that ends TLS too (honouring the header can only make it stricter).
+        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
     )
 
 
