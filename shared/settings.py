@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
     insecure_dev: bool = False
+    outbound_allow: str = Field(
+        default="",
+        description="hosts, addresses or CIDR ranges outbound connections may reach although "
+        "they are not public (comma-separated); see shared/outbound.py",
+    )
 
     # Extensions of the contract (all optional).
     log_level: str = "INFO"

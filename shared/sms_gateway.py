@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import quote, quote_plus
 
+from shared import outbound
+
 __all__ = [
     "PLACEHOLDERS",
     "Classification",
@@ -410,7 +412,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def classify_exception(exc: BaseException) -> Classification:
-    """Classify an exception raised while calling a gateway; the verdict is always retry.
+    """Classify an exception raised while calling a gateway: retry, or a paused gateway when
+    the outbound policy refused the address.
 
     The reason says whether the gateway may have received the request: ``"unknown outcome: "``
     (timeouts, disconnects, payload errors, resets once connected) or ``"connection failed: "``
@@ -418,6 +421,10 @@ def classify_exception(exc: BaseException) -> Classification:
     aiohttp exceptions are recognised by the class names in their MRO, so this module does not
     import aiohttp. Callers must let ``asyncio.CancelledError`` propagate rather than classify it.
     """
+    refused = outbound.refusal_in(exc)
+    if refused is not None:
+        # The configured URL leads where HERALD_OUTBOUND_ALLOW forbids: no retry can help.
+        return Classification("gateway_paused", f"outbound policy: {refused}", None, None)
     names = _mro_names(exc)
     # Order matters: ClientConnectorError and ConnectionTimeoutError (connect-phase, request not
     # sent) inherit from ClientOSError / timeout classes that otherwise mean "maybe sent".

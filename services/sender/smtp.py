@@ -11,7 +11,7 @@ from services.sender import domain, repo
 from services.sender.drivers import Delivery, Job
 from services.sender.mime import build_email
 from services.sender.ratelimit import SharedRateLimiter
-from shared import secrets
+from shared import outbound, secrets
 from shared.db import Pool
 from shared.models import EmailConfig
 from shared.schemas import DeliveryJob
@@ -79,10 +79,14 @@ class EmailDriver:
         )
         if self.rate_per_second is not None:
             await self.limiter.acquire(self.rate_per_second)
+        # Connect ourselves so the outbound policy judges the address actually dialled.
+        sock = await outbound.connect(
+            outbound.policy(), config.host, config.port, config.timeout_seconds
+        )
         response, _ = await aiosmtplib.send(
             message,
             hostname=config.host,
-            port=config.port,
+            sock=sock,
             username=config.username or None,
             password=config.password or None,
             use_tls=config.security == "tls",
