@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, cast
 
 from shared import phones, templates
 from shared.sms import segment
+from shared.vocabulary import CHANNELS_OF, Channel, RowStatus, SendTo
 
-RowStatus = Literal["new", "error", "skipped"]
-Channel = Literal["sms", "email", "portal"]
 IGNORED = "template rendered IGNORE NOTIFICATION"
 
 
@@ -48,13 +47,14 @@ def rows_for(
     send_to: str, person: Mapping[str, Any], content: Content, documents: Sequence[int] = ()
 ) -> list[Row]:
     """Every ledger row of one person for a campaign sending to ``send_to``."""
-    if send_to == "sms":
-        return sms_rows(person, content)
     rows: list[Row] = []
-    if send_to in ("email", "portal_email"):
-        rows += email_rows(person, content, documents)
-    if send_to in ("portal", "portal_email"):
-        rows += portal_rows(person, content)
+    for channel in CHANNELS_OF[cast(SendTo, send_to)]:
+        if channel == "sms":
+            rows += sms_rows(person, content)
+        elif channel == "email":
+            rows += email_rows(person, content, documents)
+        else:
+            rows += portal_rows(person, content)
     return rows
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from services.resolver import repo
 from services.resolver.domain import Content, rows_for
 from services.resolver.jobs import JobMessage, delivery_body, sms_body
-from shared import amqp, config_store, topology
+from shared import amqp, config_store, topology, vocabulary
 from shared.db import Pool
 from shared.models import Filters
 from shared.schemas import ResolveCampaign
@@ -107,7 +107,7 @@ class Resolver:
         """Publish again a job for every message of the campaign still new (after a pause,
         whose jobs the senders dropped). Duplicates are harmless: the claim filters them."""
         campaign = await repo.load_campaign(self.pool, campaign_id)
-        if campaign is None or campaign["status"] != "processing":
+        if campaign is None or campaign["status"] != vocabulary.target_of("resume"):
             return
         after, published = 0, 0
         while True:
@@ -147,13 +147,14 @@ class Resolver:
         created = campaign["created_at"]
         expiry: dict[str, datetime] = {"portal": created + timedelta(days=PORTAL_EXPIRY_DAYS)}
         max_parts = 4
-        if campaign["send_to"] == "sms":
+        channels = vocabulary.CHANNELS_OF[campaign["send_to"]]
+        if "sms" in channels:
             sms = await config_store.load_sms(self.pool)
             if sms is None:
                 raise RuntimeError("the SMS gateway is not configured")
             expiry["sms"] = created + timedelta(days=sms.expiry_days)
             max_parts = sms.max_parts
-        if campaign["send_to"] in ("email", "portal_email"):
+        if "email" in channels:
             email = await config_store.load_email(self.pool)
             if email is None:
                 raise RuntimeError("the email server is not configured")
