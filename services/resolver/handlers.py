@@ -14,7 +14,7 @@ from typing import Any
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
-from services.resolver import repo
+from services.resolver import faults, repo
 from services.resolver.domain import Content, rows_for
 from services.resolver.jobs import JobMessage, delivery_body, sms_body
 from shared import amqp, config_store, topology, vocabulary
@@ -91,9 +91,11 @@ class Resolver:
                 with contextlib.suppress(Exception):
                     await message.nack(requeue=True)
                 return
-            except Exception:
-                # Retry in place (resolution resumes from its cursor): handing the event back
-                # would count towards the delivery limit, which is meant for poison.
+            except Exception as exc:
+                if faults.classify(exc) == "campaign" and await self._fail(event.campaign_id, exc):
+                    break
+                # An outage: retry in place (resolution resumes from its cursor). Handing the
+                # event back would count towards the delivery limit, which is meant for poison.
                 log.exception("resolving campaign %s failed; retrying", event.campaign_id)
                 await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
                 if self.stopping.is_set():
@@ -102,6 +104,18 @@ class Resolver:
                     return
         with contextlib.suppress(Exception):  # a lost channel redelivers; resolving is idempotent
             await message.ack()
+
+    async def _fail(self, campaign_id: int, exc: Exception) -> bool:
+        """Fail a campaign that retrying cannot resolve, so the campaigns queued behind it
+        go on; False when that could not be recorded (then it is retried like an outage)."""
+        reason = faults.reason(exc)
+        log.error("campaign %s cannot be resolved: %s", campaign_id, reason, exc_info=exc)
+        try:
+            await repo.fail(self.pool, campaign_id, reason)
+        except Exception:
+            log.exception("campaign %s: recording the failure failed", campaign_id)
+            return False
+        return True
 
     async def republish(self, campaign_id: int) -> None:
         """Publish again a job for every message of the campaign still new (after a pause,

@@ -176,3 +176,21 @@ async def new_messages_after(
     return [
         Pending(r["id"], r["channel"], r["recipient"], r["text"], r["expires_at"]) for r in rows
     ]
+
+
+async def fail(pool: Pool, campaign_id: int, reason: str) -> bool:
+    """Fail a campaign that can never be resolved, saying why; its messages not yet handed
+    to a gateway are cancelled. False when it was no longer open (cancelled meanwhile)."""
+    async with pool.acquire() as conn, conn.transaction():
+        failed = await conn.fetchval(
+            "UPDATE campaigns SET status = $3, failed_reason = $2, finished_at = now(),"
+            " updated_at = now() WHERE id = $1 AND status = ANY($4::text[]) RETURNING id",
+            campaign_id,
+            reason,
+            vocabulary.target_of("fail"),
+            list(vocabulary.sources_of("fail")),
+        )
+        if failed is None:
+            return False
+        await ledger.cancel_campaign_messages(conn, campaign_id, "campaign failed")
+        return True
