@@ -17,7 +17,7 @@ import io
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote_plus
 
-from shared.sms_gateway import FORM_CONTENT_TYPE, KNOWN_PLACEHOLDER, HttpRequest
+from shared.sms_request import FORM_CONTENT_TYPE, KNOWN_PLACEHOLDER, HttpRequest
 
 SEND_SMS_PATH = "/submission/send_sms/2/2.0"
 SEND_BATCH_PATH = "/submission/send_batch/1/1.0"

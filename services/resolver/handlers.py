@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobu
 from pydantic import ValidationError
 
 from services.resolver import faults, repo
-from services.resolver.domain import Content, rows_for
+from services.resolver.domain import CampaignContent, rows_for
 from services.resolver.jobs import JobMessage, delivery_body, sms_body
 from shared import amqp, config_store, topology, vocabulary
 from shared.db import Pool
@@ -52,7 +52,9 @@ class _Batch:
 
 
 @dataclass(frozen=True, slots=True)
-class _Settled:
+class _Advanced:
+    """Where the cursor stands after confirmed batches were passed."""
+
     still_open: bool
     moved: bool  # somebody else moved the cursor: go on from ``cursor``
     cursor: int | None
@@ -65,12 +67,12 @@ class Resolver:
         self,
         settings: Settings,
         pool: Pool,
-        channel: AbstractRobustChannel,
+        amqp_channel: AbstractRobustChannel,
         exchange: AbstractExchange,
     ) -> None:
         self.settings = settings
         self.pool = pool
-        self.channel = channel
+        self.amqp_channel = amqp_channel
         self.exchange = exchange
         self.stopping = asyncio.Event()
 
@@ -79,7 +81,7 @@ class Resolver:
         try:
             event = ResolveCampaign.model_validate_json(message.body)
         except ValidationError as exc:
-            await amqp.dead_letter(self.channel, message, f"invalid resolve event: {exc}")
+            await amqp.dead_letter(self.amqp_channel, message, f"invalid resolve event: {exc}")
             return
         while True:
             try:
@@ -155,7 +157,9 @@ class Resolver:
             JobMessage(body), routing_key=_ROUTING_KEYS[pending.channel], mandatory=True
         )
 
-    async def _content(self, campaign: dict[str, Any]) -> tuple[Content, dict[str, datetime]]:
+    async def _content(
+        self, campaign: dict[str, Any]
+    ) -> tuple[CampaignContent, dict[str, datetime]]:
         """What the campaign sends, and until when each of its channels may try."""
         request = campaign["request"] or {}
         created = campaign["created_at"]
@@ -181,7 +185,7 @@ class Resolver:
                 "created_at": created.isoformat(),
             },
         }
-        content = Content(
+        content = CampaignContent(
             message=campaign["message"],
             subject=campaign["subject"],
             send_to_billing_email=bool(request.get("send_to_billing_email")),
@@ -239,14 +243,14 @@ class Resolver:
                     in_flight.append(_Batch(read_from, last, len(people), count, publishing))
                     published += len(pending)
                     read_from = last
-                settled = await self._settle(
+                advanced = await self._advance(
                     campaign_id, in_flight, keep=PIPELINE_DEPTH - 1 if people else 0
                 )
-                if not settled.still_open:
+                if not advanced.still_open:
                     log.info("campaign %s was closed while resolving; stopping", campaign_id)
                     return
-                if settled.moved:
-                    read_from = settled.cursor
+                if advanced.moved:
+                    read_from = advanced.cursor
                 elif not people:
                     break
         finally:
@@ -262,11 +266,11 @@ class Resolver:
             ", nothing left to send" if closed else "",
         )
 
-    async def _settle(self, campaign_id: int, in_flight: deque[_Batch], keep: int) -> _Settled:
-        """Settle the oldest batches until ``keep`` are left (all of them once the cursor
+    async def _advance(self, campaign_id: int, in_flight: deque[_Batch], keep: int) -> _Advanced:
+        """Advance past the oldest batches until ``keep`` are left (all of them once the cursor
         was moved by somebody else): wait for every confirm, then move the cursor."""
-        settled = _Settled(True, False, None)
-        while len(in_flight) > keep or (settled.moved and in_flight):
+        advanced = _Advanced(True, False, None)
+        while len(in_flight) > keep or (advanced.moved and in_flight):
             batch = in_flight[0]
             # Every confirm before the cursor moves: a crash replays this batch (and the next),
             # and the ledger turns the replay into no new rows and at most duplicate jobs.
@@ -275,16 +279,16 @@ class Resolver:
             still_open, cursor = await repo.advance(
                 self.pool, campaign_id, batch.since, batch.last, batch.people, batch.messages
             )
-            settled = _Settled(still_open, settled.moved or cursor != batch.last, cursor)
+            advanced = _Advanced(still_open, advanced.moved or cursor != batch.last, cursor)
             if not still_open:
                 break
-        return settled
+        return advanced
 
     async def _stop_if_asked(self, campaign_id: int, in_flight: deque[_Batch]) -> None:
         if self.stopping.is_set():
             # Hand over at a batch boundary: the stored batches' jobs are confirmed and the
             # cursor moved past them, so the next resolver starts where this one stopped.
-            await self._settle(campaign_id, in_flight, keep=0)
+            await self._advance(campaign_id, in_flight, keep=0)
             raise Interrupted
 
 

@@ -47,7 +47,7 @@ class Batcher(Generic[T]):
         self._wake.set()
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run())
-        # The batch settles the item whatever happens; shielded so that a cancelled caller
+        # The batch completes the item whatever happens; shielded so that a cancelled caller
         # does not leave its item half handled.
         return await asyncio.shield(done)
 
@@ -73,7 +73,7 @@ class Batcher(Generic[T]):
         try:
             await self._handle([item for item, _ in taken])
         except Exception:
-            # The handler settles its own failures; this is a bug, and the items' deliveries
+            # The handler handles its own failures; this is a bug, and the items' deliveries
             # stay unacked until the channel closes and the broker hands them out again.
             log.exception("a batch of %d failed", len(taken))
         finally:

@@ -9,7 +9,7 @@ from services.sender import repo
 from services.sender.drivers import Delivery, Job
 from services.sender.ratelimit import SharedRateLimiter
 from shared.db import Pool
-from shared.sms_gateway import Classification
+from shared.verdicts import Classification
 
 # Inserting a row needs no connection limit beyond the pool's.
 _CAPACITY = 16

@@ -13,13 +13,10 @@ from shared import config_store, sms_batch, sms_client
 from shared.db import Pool
 from shared.models import SmsConfig
 from shared.schemas import SmsJob
+from shared.sms_answer import classify_exception, classify_response
 from shared.sms_client import Gateway
-from shared.sms_gateway import (
-    Classification,
-    HttpRequest,
-    classify_exception,
-    classify_response,
-)
+from shared.sms_request import HttpRequest
+from shared.verdicts import Classification
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from shared import secrets
 from shared.db import Pool
 from shared.models import EmailConfig
 from shared.schemas import DeliveryJob
-from shared.sms_gateway import Classification
+from shared.verdicts import Classification
 
 _NO_CAPACITY = asyncio.Semaphore(1)
 

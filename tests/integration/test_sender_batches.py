@@ -103,7 +103,7 @@ async def test_jobs_are_claimed_and_reported_in_batches(
 ) -> None:
     ids = await _jobs(herald_pool, broker, COUNT)
     async with _sender(herald_pool, broker, gateway[0]) as sender:
-        queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+        queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
         async with consuming(queue, functools.partial(sender.on_job, topology.SMS)):
             events: list[int] = []
             outcomes = await _outcomes(broker, COUNT, events)
@@ -183,7 +183,7 @@ async def test_unconfirmed_outcomes_are_written_directly_and_nothing_is_sent_twi
 
     ids = await _jobs(herald_pool, broker, 10)
     async with _sender(herald_pool, broker, gateway[0], refuse, batch_size=100) as sender:
-        queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+        queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
         async with consuming(queue, functools.partial(sender.on_job, topology.SMS)):
 
             async def all_final() -> bool:
