@@ -1,8 +1,8 @@
 """What an SMS gateway's answer, or the failure of calling it, means. Pure logic, no I/O.
 
 :func:`classify_response` and :func:`classify_exception` turn one call into a
-:class:`~shared.verdicts.Classification` the sender acts on (``domain.md`` section 3, in the
-product docs, covers the BulkSMS EAPI answer codes).
+:class:`~shared.verdicts.Classification` the sender acts on (section 3 of the product docs'
+``../shared/docs/domain.md`` covers the BulkSMS EAPI answer codes).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["classify_exception", "classify_response"]
 _REASON_BODY_CHARS = 200
 
 
-# domain.md section 3 (product docs). 23/25/27 pause the gateway: every other message would
+# ../shared/docs/domain.md section 3. 23/25/27 pause the gateway: every other message would
 # fail the same way, so marking each recipient failed would burn the whole campaign.
 _BULKSMS_CODES: dict[int, tuple[Verdict, str]] = {
     0: ("sent", "in progress"),

@@ -1,6 +1,6 @@
 """The HTTP request to a generic SMS gateway, built from its settings. Pure logic, no I/O.
 
-A generic HTTP SMS gateway (``domain.md`` section 2, in the product docs) is configured by a
+A generic HTTP SMS gateway (``../shared/docs/domain.md`` section 2) is configured by a
 URL, a method, a content type, a payload template, custom headers and a "successful response"
 text. :func:`build_request` turns that configuration plus one message into an
 :class:`HttpRequest`; :func:`validate_payload` says what is wrong with a configuration before

@@ -37,6 +37,12 @@ class BatchWriter:
         self.max_wait_s = max_wait_s
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
 
+    def __repr__(self) -> str:
+        return (
+            f"<BatchWriter queued={self._queue.qsize()} batch_size={self.batch_size}"
+            f" max_wait_s={self.max_wait_s}>"
+        )
+
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         """Queue one event's outcomes (or why it is invalid) for the next batch, in delivery
         order."""

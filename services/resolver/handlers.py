@@ -76,6 +76,12 @@ class Resolver:
         self.exchange = exchange
         self.stopping = asyncio.Event()
 
+    def __repr__(self) -> str:
+        return (
+            f"<Resolver batch_size={self.settings.resolver_batch_size}"
+            f" stopping={self.stopping.is_set()}>"
+        )
+
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         """Consume one ResolveCampaign event; ack only when the campaign is fully expanded."""
         try:

@@ -38,6 +38,12 @@ class Batcher(Generic[T]):
         self._batches: set[asyncio.Task[None]] = set()
         self._closed = False
 
+    def __repr__(self) -> str:
+        return (
+            f"<Batcher pending={len(self._pending)} batches={len(self._batches)}"
+            f" max_size={self.max_size()} closed={self._closed}>"
+        )
+
     async def submit(self, item: T) -> bool:
         """Queue ``item`` for the next batch and wait until that batch has been handled."""
         if self._closed:

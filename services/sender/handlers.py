@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -52,12 +53,23 @@ class Sender:
         amqp_channel: AbstractRobustChannel,
         exchange: AbstractExchange,
         drivers: dict[str, Driver],
+        *,
+        lease_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.pool = pool
         self.amqp_channel = amqp_channel
         self.exchange = exchange
         self.drivers = drivers
+        # Claims' leases run on the database's clock unless a test hands in its own.
+        self.lease_clock = lease_clock
         self._batchers: dict[topology.JobLane, Batcher[Item]] = {}
+
+    def _lease_now(self) -> datetime | None:
+        return self.lease_clock() if self.lease_clock is not None else None
+
+    def __repr__(self) -> str:
+        lanes = ", ".join(f"{lane.queue}: {b!r}" for lane, b in self._batchers.items())
+        return f"<Sender drivers={sorted(self.drivers)} lanes={{{lanes}}}>"
 
     async def on_job(self, lane: topology.JobLane, message: AbstractIncomingMessage) -> None:
         """Handle one delivery; it is acked only once its outcome or retry is confirmed."""
@@ -161,7 +173,9 @@ class Sender:
                 live.append(job)
         if not live:
             return
-        claims = await ledger.claim_many(self.pool, [job.message_id for job in live], driver.lease)
+        claims = await ledger.claim_many(
+            self.pool, [job.message_id for job in live], driver.lease, now=self._lease_now()
+        )
         claimed: dict[int, tuple[Job, ledger.Claim]] = {}
         for job in live:
             claim = claims[job.message_id]
@@ -211,7 +225,9 @@ class Sender:
         # renew the claim right before the call, or leave the message to whoever took it
         # over once the lease lapsed.
         try:
-            return await ledger.renew(self.pool, job.message_id, claim.attempts, driver.lease)
+            return await ledger.renew(
+                self.pool, job.message_id, claim.attempts, driver.lease, now=self._lease_now()
+            )
         except Exception as exc:
             log.warning("message %s: cannot renew its claim (%s); sent anyway", job.message_id, exc)
             return True

@@ -25,6 +25,9 @@ class PortalDriver:
         self.limiter = SharedRateLimiter(pool, "portal")
         self._capacity = asyncio.Semaphore(_CAPACITY)
 
+    def __repr__(self) -> str:
+        return f"<PortalDriver capacity={_CAPACITY} {self.limiter!r}>"
+
     def usable(self) -> bool:
         return True
 

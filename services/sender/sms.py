@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from services.sender import domain
 from services.sender.drivers import Delivery, Job
@@ -38,6 +39,17 @@ class SmsDriver:
         self.gateway: Gateway | None = None
         self.paused = False
         self.limiter = SharedRateLimiter(pool, "sms")
+
+    def __repr__(self) -> str:
+        config = self.config
+        # The host only: the URL's query may hold credentials.
+        gateway = (
+            f"{urlsplit(str(config.url)).hostname} enabled={config.enabled}" if config else "none"
+        )
+        return (
+            f"<SmsDriver gateway={gateway} paused={self.paused} batch_size={self.batch_size}"
+            f" rate_per_second={self.rate_per_second} {self.limiter!r}>"
+        )
 
     async def apply_config(self, config: SmsConfig | None) -> None:
         """Use a new gateway configuration from now on (in-flight calls finish on the old)."""

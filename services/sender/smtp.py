@@ -31,6 +31,11 @@ class EmailDriver:
         self.limiter = SharedRateLimiter(pool, "email")
         self._capacity = _NO_CAPACITY
 
+    def __repr__(self) -> str:
+        config = self.config
+        server = f"{config.host}:{config.port} enabled={config.enabled}" if config else "none"
+        return f"<EmailDriver server={server} {self.limiter!r}>"
+
     async def apply_config(self, config: EmailConfig | None) -> None:
         """Use a new SMTP configuration from now on."""
         if config != self.config:
