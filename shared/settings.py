@@ -33,7 +33,6 @@ class Settings(BaseSettings):
     )
     timezone: str = "UTC"
     sender_prefetch: int = Field(default=200, ge=1, le=5000)
-    sender_concurrency: int = Field(default=64, ge=1, le=1000)
     logger_batch_size: int = Field(default=500, ge=1, le=10000)
     logger_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
     resolver_batch_size: int = Field(default=1000, ge=1, le=10000)

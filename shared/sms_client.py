@@ -14,13 +14,9 @@ import aiohttp
 
 from shared import outbound, secrets
 from shared.models import SmsConfig
-from shared.sms_gateway import (
-    Classification,
-    HttpRequest,
-    build_request,
-    classify_exception,
-    classify_response,
-)
+from shared.sms_answer import classify_exception, classify_response
+from shared.sms_request import HttpRequest, build_request
+from shared.verdicts import Classification
 
 # Answers are short ("0|IN_PROGRESS|4712345678"); cap what we read from a misbehaving server.
 MAX_ANSWER_BYTES = 64 * 1024

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from shared import outbound, topology
-from shared.sms_gateway import Classification
+from shared.verdicts import Classification
 
 ActionKind = Literal["sent", "error", "expired", "retry"]
 

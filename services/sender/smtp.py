@@ -15,7 +15,7 @@ from shared import outbound, secrets
 from shared.db import Pool
 from shared.models import EmailConfig
 from shared.schemas import DeliveryJob
-from shared.sms_gateway import Classification
+from shared.verdicts import Classification
 
 _NO_CAPACITY = asyncio.Semaphore(1)
 
@@ -30,6 +30,11 @@ class EmailDriver:
         self.config: EmailConfig | None = None
         self.limiter = SharedRateLimiter(pool, "email")
         self._capacity = _NO_CAPACITY
+
+    def __repr__(self) -> str:
+        config = self.config
+        server = f"{config.host}:{config.port} enabled={config.enabled}" if config else "none"
+        return f"<EmailDriver server={server} {self.limiter!r}>"
 
     async def apply_config(self, config: EmailConfig | None) -> None:
         """Use a new SMTP configuration from now on."""

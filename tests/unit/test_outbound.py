@@ -144,7 +144,7 @@ async def test_connect_refuses_outside_the_allow_list(local_server: TestServer) 
 def test_refusals_pause_the_gateway_instead_of_retrying() -> None:
     # A policy refusal cannot heal by retrying: both classifiers pause with the reason.
     from services.sender.domain import classify_smtp
-    from shared.sms_gateway import classify_exception
+    from shared.sms_answer import classify_exception
 
     refused = OutboundRefused("127.0.0.2 is not a public address and not in HERALD_OUTBOUND_ALLOW")
     wrapped = OSError("connect failed")
