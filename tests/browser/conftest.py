@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    APIRequestContext,
+    Browser,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from demo.__main__ import sample_customers, sample_names
 from demo.client import sandbox_sms_config
@@ -23,6 +30,8 @@ from tests.conftest import isolation, running_stack
 from tests.support.infra import Infra
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Assertions wait up to this long: a busy two-core CI machine runs the whole stack too.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
