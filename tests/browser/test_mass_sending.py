@@ -168,3 +168,21 @@ def test_send_as_test_asks_for_the_phone_number(
     expect(dialog.locator("#test-sent")).to_have_text("Test message queued to +27820000999")
     logged = call(rest, "GET", "/logs/sms?type=test")
     assert logged["total"] >= 1 and logged["items"][0]["recipient"] == "+27820000999"
+
+
+def test_leads_are_a_recipient_of_their_own(
+    page: Page, seeded: Stack, rest: APIRequestContext
+) -> None:
+    lead = {"id": 1, "login": "lead1", "full_name": "Lee Lead", "phone": "+27820001111"}
+    call(rest, "PUT", "/leads", [lead])
+    sign_in(page, seeded, seeded.token)
+    page.get_by_label("Recipient", exact=True).select_option(label="Lead")
+    page.get_by_label("Message", exact=True).fill(HELLO)
+    expect(page.locator("#matching")).to_have_text("Matching recipients: 1 leads")
+    page.get_by_role("button", name="Send", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Send message")
+    expect(dialog.locator("#send-notice")).to_have_text("Message will be sent to 1 leads")
+    dialog.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#campaign-status")).to_have_text("Sent", timeout=60_000)
+    page.get_by_role("button", name="View message").click()
+    expect(page.locator("#view-message")).to_have_text("Hi Lee Lead")
