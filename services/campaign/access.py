@@ -1,12 +1,7 @@
-"""Who may use which route: roles, partner scope, and the table of rules per route.
+"""Access control: who a request acts for (``Principal``), and the route's rule applied.
 
-Every route of the API has a rule in ``RULES``, keyed by ``(method, path template)`` with the
-template as the OpenAPI document writes it (relative to ``/api/v1``; ``{collection:a|b}``
-routes have one entry per alternative). A route without a rule is refused with 403, and
-``tests/unit/test_access.py`` fails for any route of the application that has none.
-
-Roles: ``admin`` may do everything; ``operator`` reads the directory, runs campaigns, edits
-templates, reads logs and the settings; ``viewer`` reads campaign history and logs.
+Every route's declaration (``http/routes.py``) carries its ``Rule`` (``http/rules.py``); a
+matched route without a declaration is refused with 403.
 
 Partner scope: a token with a ``partner_id`` sees and targets only that partner's people,
 campaigns and messages. Each rule says how its route is kept inside the partner (``Scope``);
@@ -15,25 +10,18 @@ routes whose handlers do not apply the scope yet refuse partner-scoped tokens al
 
 from __future__ import annotations
 
-import enum
-import functools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 
+from services.campaign.http import routes
+from services.campaign.http.rules import ROLES, Role, Rule, Scope, Subject
 from services.campaign.problems import Handler, Problem
 from services.campaign.web import pool_of
 from shared.db import Pool
 from shared.models import Filters
-
-PREFIX = "/api/v1"
-
-Role = Literal["admin", "operator", "viewer"]
-ROLES: tuple[Role, ...] = ("admin", "operator", "viewer")
 
 
 @dataclass(frozen=True)
@@ -56,166 +44,6 @@ class Principal:
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
-class Scope(enum.Enum):
-    """How a route keeps a partner-scoped token inside its partner."""
-
-    NONE = "none"  # no partner data (templates read, company details, ...): allowed
-    PATH = "path"  # the path's {id} names a partner's object: checked here before the handler
-    HANDLER = "handler"  # the handler narrows what it reads and writes to request["principal"]
-    GLOBAL = "global"  # deployment-wide (settings, tokens, dead letters): unscoped tokens only
-    PENDING = "pending"  # partner data the handler does not narrow yet: unscoped tokens only
-
-
-# What the {id} of a Scope.PATH route names.
-Subject = Literal["customer", "lead", "campaign", "sms", "email"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Who may call one route."""
-
-    roles: frozenset[Role]
-    scope: Scope = Scope.NONE
-    subject: Subject | None = None
-    public: bool = False
-
-    def allows(self, role: Role) -> bool:
-        return self.public or role in self.roles
-
-
-ADMIN: frozenset[Role] = frozenset({"admin"})
-OPERATOR: frozenset[Role] = frozenset({"admin", "operator"})
-VIEWER: frozenset[Role] = frozenset({"admin", "operator", "viewer"})
-PUBLIC = Rule(frozenset(), public=True)
-
-
-def _rule(
-    roles: frozenset[Role], scope: Scope = Scope.NONE, subject: Subject | None = None
-) -> Rule:
-    return Rule(roles, scope, subject)
-
-
-def _directory(collection: str, kind: Subject) -> dict[tuple[str, str], Rule]:
-    return {
-        ("PUT", f"/{collection}"): _rule(ADMIN, Scope.PENDING),
-        ("GET", f"/{collection}"): _rule(OPERATOR, Scope.HANDLER),
-        ("GET", f"/{collection}/{{id}}"): _rule(OPERATOR, Scope.PATH, kind),
-        ("DELETE", f"/{collection}/{{id}}"): _rule(ADMIN, Scope.PATH, kind),
-    }
-
-
-RULES: dict[tuple[str, str], Rule] = {
-    **_directory("customers", "customer"),
-    **_directory("leads", "lead"),
-    # Campaigns
-    ("POST", "/campaigns/preview"): _rule(OPERATOR, Scope.HANDLER),
-    ("POST", "/campaigns/test"): _rule(OPERATOR, Scope.HANDLER),
-    ("POST", "/campaigns"): _rule(OPERATOR, Scope.HANDLER),
-    ("GET", "/campaigns"): _rule(VIEWER, Scope.HANDLER),
-    ("GET", "/campaigns/{id}"): _rule(VIEWER, Scope.PATH, "campaign"),
-    ("GET", "/campaigns/{id}/recipients"): _rule(VIEWER, Scope.PATH, "campaign"),
-    ("GET", "/campaigns/{id}/recipients/{customer_id}/message"): _rule(
-        VIEWER, Scope.PATH, "campaign"
-    ),
-    ("POST", "/campaigns/{id}/cancel"): _rule(OPERATOR, Scope.PATH, "campaign"),
-    ("DELETE", "/campaigns/{id}"): _rule(OPERATOR, Scope.PATH, "campaign"),
-    ("POST", "/campaigns/{id}/pause"): _rule(OPERATOR, Scope.PATH, "campaign"),
-    ("POST", "/campaigns/{id}/resume"): _rule(OPERATOR, Scope.PATH, "campaign"),
-    # Templates are shared by every partner: partner tokens read them, but change them only
-    # once templates have a partner of their own.
-    ("GET", "/templates"): _rule(OPERATOR),
-    ("POST", "/templates"): _rule(OPERATOR, Scope.PENDING),
-    ("GET", "/templates/{id}"): _rule(OPERATOR),
-    ("PUT", "/templates/{id}"): _rule(OPERATOR, Scope.PENDING),
-    ("DELETE", "/templates/{id}"): _rule(OPERATOR, Scope.PENDING),
-    # Settings
-    ("GET", "/config/sms"): _rule(OPERATOR, Scope.GLOBAL),
-    ("GET", "/config/email"): _rule(OPERATOR, Scope.GLOBAL),
-    ("PUT", "/config/email"): _rule(ADMIN, Scope.GLOBAL),
-    ("PUT", "/config/sms"): _rule(ADMIN, Scope.GLOBAL),
-    ("POST", "/config/sms/resume"): _rule(ADMIN, Scope.GLOBAL),
-    ("POST", "/config/sms/test"): _rule(ADMIN, Scope.GLOBAL),
-    ("GET", "/config/company"): _rule(OPERATOR),
-    ("PUT", "/config/company"): _rule(ADMIN, Scope.GLOBAL),
-    # Logs
-    ("GET", "/logs/sms"): _rule(VIEWER, Scope.HANDLER),
-    ("GET", "/logs/sms/{id}"): _rule(VIEWER, Scope.PATH, "sms"),
-    ("GET", "/logs/email"): _rule(VIEWER, Scope.HANDLER),
-    ("GET", "/logs/email/{id}"): _rule(VIEWER, Scope.PATH, "email"),
-    ("GET", "/dead-letters"): _rule(ADMIN, Scope.GLOBAL),
-    # Files: uploads are not anyone's yet; documents belong to customers (checked per record
-    # once the handler does it)
-    ("POST", "/attachments"): _rule(OPERATOR),
-    ("PUT", "/documents"): _rule(ADMIN, Scope.PENDING),
-    # The customer portal inbox
-    ("GET", "/portal/customers/{id}/messages"): _rule(OPERATOR, Scope.PATH, "customer"),
-    ("POST", "/portal/customers/{id}/messages/{message_id}/read"): _rule(
-        OPERATOR, Scope.PATH, "customer"
-    ),
-    # API tokens
-    ("POST", "/tokens"): _rule(ADMIN, Scope.GLOBAL),
-    ("GET", "/tokens"): _rule(ADMIN, Scope.GLOBAL),
-    ("DELETE", "/tokens/{id}"): _rule(ADMIN, Scope.GLOBAL),
-    # Without a token (see auth.PUBLIC_PATHS)
-    ("GET", "/callbacks/bulksms"): PUBLIC,
-    ("GET", "/health"): PUBLIC,
-    ("GET", "/ready"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
-    ("GET", "/openapi.json"): PUBLIC,
-}
-
-# --------------------------------------------------------------------------------------------
-# Route templates
-# --------------------------------------------------------------------------------------------
-
-_GROUP = re.compile(r"\(\?P<(\w+)>([^()]*)\)")
-_PLAIN = "[^{}/]+"
-
-
-@functools.cache
-def _template(resource: AbstractResource) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-    """A resource's path template, and each ``{name:a|b}`` parameter with its words."""
-    info = resource.get_info()
-    if "path" in info:
-        return str(info["path"]), ()
-    if "formatter" not in info:
-        return "", ()
-    alternatives = tuple(
-        (name, tuple(regex.split("|")))
-        for name, regex in _GROUP.findall(info["pattern"].pattern)
-        if regex != _PLAIN
-    )
-    return str(info["formatter"]), alternatives
-
-
-def _relative(path: str) -> str:
-    return path.removeprefix(PREFIX) if path.startswith(PREFIX + "/") else path
-
-
-def route_keys(route: AbstractRoute) -> list[tuple[str, str]]:
-    """The rule keys of a route: one per word of each ``{name:a|b}`` parameter."""
-    assert route.resource is not None
-    template, alternatives = _template(route.resource)
-    paths = [template]
-    for name, words in alternatives:
-        paths = [p.replace(f"{{{name}}}", word) for p in paths for word in words]
-    return [(route.method, _relative(p)) for p in paths]
-
-
-def route_key(request: web.Request) -> tuple[str, str] | None:
-    """The rule key of the route a request matched; None when it matched none (404/405)."""
-    match = request.match_info
-    if match.http_exception is not None:
-        return None
-    resource = match.route.resource
-    if resource is None:
-        return None
-    template, alternatives = _template(resource)
-    for name, _ in alternatives:
-        template = template.replace(f"{{{name}}}", match[name])
-    return match.route.method, _relative(template)
-
-
 # --------------------------------------------------------------------------------------------
 # Decisions
 # --------------------------------------------------------------------------------------------
@@ -227,12 +55,9 @@ def forbidden(detail: str, field: str | None = None) -> Problem:
     return Problem(403, detail, errors=errors, kind="forbidden")
 
 
-def authorize(key: tuple[str, str], principal: Principal | None) -> Rule:
+def authorize(route: routes.Route, principal: Principal | None) -> Rule:
     """The route's rule if ``principal`` may call it (before any partner object check)."""
-    method, path = key
-    rule = RULES.get(key)
-    if rule is None:
-        raise forbidden(f"{method} {path} has no access rule: refused for every token")
+    method, path, rule = route.method, route.path, route.rule
     if rule.public:
         return rule
     if principal is None:
@@ -286,11 +111,15 @@ async def check_subject(request: web.Request, rule: Rule, principal: Principal) 
 @web.middleware
 async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a request whose principal may not use the route (after auth.middleware)."""
-    key = route_key(request)
-    if key is None:  # no such route: the router's 404/405
+    if request.match_info.http_exception is not None:  # no such route: the router's 404/405
         return await handler(request)
+    route = routes.declared(request)
+    if route is None:
+        raise forbidden(
+            f"{request.method} {request.path} has no access rule: refused for every token"
+        )
     principal = principal_of(request)
-    rule = authorize(key, principal)
+    rule = authorize(route, principal)
     if principal is not None:
         await check_subject(request, rule, principal)
     return await handler(request)

@@ -27,13 +27,28 @@ from services.campaign import (
     templates_api,
     tokens,
 )
+from services.campaign.http import routes
+from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
 from services.campaign.web import STATE, State
 from shared import amqp, db, service
 from shared.settings import Settings
 
-PREFIX = "/api/v1"
-# Bulk upserts of 10,000 records with attributes run to several megabytes.
-MAX_BODY_BYTES = 32 * 1024 * 1024
+# Every route of the API, in the order the router tries them.
+ROUTES: tuple[Route, ...] = (
+    *directory.ROUTES,
+    *campaigns.ROUTES,
+    *history.ROUTES,
+    *controls.ROUTES,
+    *templates_api.ROUTES,
+    *gateway_config.ROUTES,
+    *logs.ROUTES,
+    *files.ROUTES,
+    *portal.ROUTES,
+    *callbacks.ROUTES,
+    *tokens.ROUTES,
+    *health.ROUTES,
+    *openapi.ROUTES,
+)
 
 
 def create_app(state: State) -> web.Application:
@@ -46,32 +61,12 @@ def create_app(state: State) -> web.Application:
             problems.middleware,
             auth.middleware(token.get_secret_value() if token else None),
             access.middleware,
-            limits.middleware(),
+            limits.middleware(state.settings.campaign_rate_per_minute),
         ],
-        client_max_size=MAX_BODY_BYTES,
+        client_max_size=BULK_BODY_BYTES,
     )
     app[STATE] = state
-    for module in (
-        directory,
-        campaigns,
-        history,
-        controls,
-        templates_api,
-        gateway_config,
-        logs,
-        files,
-        portal,
-        callbacks,
-        tokens,
-        health,
-        openapi,
-    ):
-        for route in module.routes():
-            assert isinstance(route, web.RouteDef)
-            app.router.add_route(route.method, PREFIX + route.path, route.handler)
-    for route in health.routes():
-        assert isinstance(route, web.RouteDef)
-        app.router.add_route(route.method, route.path, route.handler)
+    routes.register(app, ROUTES)
     return app
 
 

@@ -6,7 +6,9 @@ Two kinds of token:
 - API tokens made with ``POST /tokens`` (``tokens.py``: 32 random bytes, stored only as their
   SHA-256, looked up by hash and compared in constant time, cached for a few seconds).
 
-Which role and partner may use a route is decided next, by ``access.py``.
+Routes declared public (``http/routes.py``: probes, metrics, the OpenAPI document, gateway
+callbacks) need no token. Which role and partner may use a route is decided next, by
+``access.py``.
 """
 
 from __future__ import annotations
@@ -18,31 +20,13 @@ from aiohttp.typedefs import Middleware
 
 from services.campaign import tokens
 from services.campaign.access import PRINCIPAL, Principal
+from services.campaign.http import routes
 from services.campaign.problems import Handler, Problem
-
-# Reachable without a token: liveness/readiness probes and Prometheus scraping.
-PUBLIC_PATHS = frozenset(
-    {
-        "/health",
-        "/ready",
-        "/metrics",
-        "/api/v1/health",
-        "/api/v1/ready",
-        "/api/v1/metrics",
-        "/api/v1/openapi.json",
-    }
-)
-PUBLIC_PREFIXES = ("/api/v1/callbacks/",)
 
 BOOTSTRAP = Principal(token_id=None, role="admin", name="HERALD_API_TOKEN")
 INSECURE_DEV = Principal(token_id=None, role="admin", name="HERALD_INSECURE_DEV")
 # Longer than any token Herald makes (and than a sane bootstrap token): not even hashed.
 MAX_TOKEN_LENGTH = 512
-
-
-def is_public(path: str) -> bool:
-    """Whether ``path`` is served without a token."""
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 def _unauthorized(detail: str, challenge: str) -> Problem:
@@ -70,7 +54,7 @@ def middleware(token: str | None) -> Middleware:
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[tokens.STORE] = store
-        if is_public(request.path):
+        if routes.is_public(request):
             return await handler(request)
         header = request.headers.get("Authorization", "")
         if not header and token is None:

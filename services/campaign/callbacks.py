@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from services.campaign.http.params import STRING
+from services.campaign.http.routes import Param, Route, tagged
+from services.campaign.http.rules import PUBLIC
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import pool_of
 from shared import config_store, delivery
@@ -51,6 +54,13 @@ async def bulksms_report(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
-def routes() -> list[web.RouteDef]:
-    """The callback routes (outside bearer authentication)."""
-    return [web.get("/callbacks/bulksms", bulksms_report)]
+# Outside bearer authentication: the URL's secret authenticates the gateway.
+ROUTES = tagged(
+    "callbacks",
+    Route("GET", "/callbacks/bulksms", bulksms_report, PUBLIC, "BulkSMS delivery report push",
+          None, media_type="text/plain", errors=(403,),
+          params=(Param("secret", STRING, "the callback_secret of the SMS settings"),
+                  Param("msisdn", STRING), Param("batch_id", STRING),
+                  Param("status", STRING, "BulkSMS status code"),
+                  Param("completed_time", STRING))),
+)  # fmt: skip

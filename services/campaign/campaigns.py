@@ -11,6 +11,9 @@ from pydantic import Field
 
 from services.campaign import access, campaign_repo, domain, repo
 from services.campaign.compose import compose
+from services.campaign.http.params import LIMIT
+from services.campaign.http.routes import CAMPAIGN_BODY_BYTES, Param, Route, tagged
+from services.campaign.http.rules import OPERATOR, VIEWER, Rule, Scope
 from services.campaign.problems import Problem, field_error, parse_body
 from services.campaign.web import json_response, path_id, pool_of, query_int, state_of
 from shared import config_store, phones, topology
@@ -187,11 +190,25 @@ async def get(request: web.Request) -> web.Response:
     return json_response(domain.campaign_view(campaign))
 
 
-def routes() -> list[web.RouteDef]:
-    """The campaign routes."""
-    return [
-        web.post("/campaigns/preview", preview),
-        web.post("/campaigns/test", send_test),
-        web.post("/campaigns", create),
-        web.get("/campaigns/{id}", get),
-    ]
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": domain.MAX_IDEMPOTENCY_KEY},
+    "the same key returns the same campaign; reused with another body: 422",
+    "header",
+)
+
+ROUTES = tagged(
+    "campaigns",
+    Route("POST", "/campaigns/preview", preview, Rule(OPERATOR, Scope.HANDLER),
+          "Who would get it, and the first one's message", "Preview", body=CampaignRequest,
+          params=(Param("limit", LIMIT.schema, "recipients listed"),),
+          body_cap=CAMPAIGN_BODY_BYTES),
+    Route("POST", "/campaigns/test", send_test, Rule(OPERATOR, Scope.HANDLER),
+          "Send one test message (first recipient's rendering)", "TestQueued", 202,
+          body=TestRequest, body_cap=CAMPAIGN_BODY_BYTES, rate_limited=True),
+    Route("POST", "/campaigns", create, Rule(OPERATOR, Scope.HANDLER), "Create a campaign",
+          "Campaign", 202, body=CampaignRequest, params=(IDEMPOTENCY_KEY,),
+          body_cap=CAMPAIGN_BODY_BYTES, rate_limited=True),
+    Route("GET", "/campaigns/{id}", get, Rule(VIEWER, Scope.PATH, "campaign"),
+          "A campaign with its counts per status", "Campaign"),
+)  # fmt: skip

@@ -6,6 +6,8 @@ from aiohttp import web
 
 from services.campaign import campaign_repo, domain, repo
 from services.campaign.campaigns import campaign_id_of
+from services.campaign.http.routes import Route, tagged
+from services.campaign.http.rules import OPERATOR, Rule, Scope
 from services.campaign.problems import Problem
 from services.campaign.web import json_response, pool_of, state_of
 from shared import topology
@@ -77,11 +79,16 @@ async def resume(request: web.Request) -> web.Response:
     return await _answer(request, campaign_id)
 
 
-def routes() -> list[web.RouteDef]:
-    """The control routes."""
-    return [
-        web.post("/campaigns/{id}/cancel", cancel),
-        web.delete("/campaigns/{id}", remove),
-        web.post("/campaigns/{id}/pause", pause),
-        web.post("/campaigns/{id}/resume", resume),
-    ]
+_OWN_CAMPAIGN = Rule(OPERATOR, Scope.PATH, "campaign")
+
+ROUTES = tagged(
+    "campaigns",
+    Route("POST", "/campaigns/{id}/cancel", cancel, _OWN_CAMPAIGN, "Stop what is not sent yet",
+          "Campaign", errors=(409,)),
+    Route("DELETE", "/campaigns/{id}", remove, _OWN_CAMPAIGN, "Remove it (hidden from history)",
+          "Campaign"),
+    Route("POST", "/campaigns/{id}/pause", pause, _OWN_CAMPAIGN, "Hold its messages",
+          "Campaign", errors=(409,)),
+    Route("POST", "/campaigns/{id}/resume", resume, _OWN_CAMPAIGN, "Go on after a pause",
+          "Campaign", errors=(409,)),
+)  # fmt: skip

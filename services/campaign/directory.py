@@ -5,6 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.campaign import access, repo
+from services.campaign.http.params import PAGE
+from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route, tagged
+from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope, Subject
 from services.campaign.problems import Problem, parse_array
 from services.campaign.web import json_response, page, path_id, pool_of
 
@@ -12,7 +15,7 @@ MAX_BATCH = 10_000
 
 
 def _kind(request: web.Request) -> repo.RecipientType:
-    return "lead" if request.match_info["collection"] == "leads" else "customer"
+    return "lead" if request.path.startswith(PREFIX + "/leads") else "customer"
 
 
 def _person_id(request: web.Request) -> int:
@@ -50,12 +53,46 @@ async def delete_person(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def routes() -> list[web.RouteDef]:
-    """The directory's routes, for customers and for leads."""
-    collection = "{collection:customers|leads}"
-    return [
-        web.put(f"/{collection}", upsert),
-        web.get(f"/{collection}", list_people),
-        web.get(f"/{collection}/{{id}}", get_person),
-        web.delete(f"/{collection}/{{id}}", delete_person),
-    ]
+def _routes(collection: str, kind: Subject) -> tuple[Route, ...]:
+    return (
+        Route(
+            "PUT",
+            f"/{collection}",
+            upsert,
+            Rule(ADMIN, Scope.PENDING),
+            f"Insert or replace {collection} by id",
+            "UpsertResult",
+            body=repo.Person,
+            many=MAX_BATCH,
+            body_cap=BULK_BODY_BYTES,
+        ),
+        Route(
+            "GET",
+            f"/{collection}",
+            list_people,
+            Rule(OPERATOR, Scope.HANDLER),
+            f"List {collection}, by id",
+            "PersonList",
+            params=PAGE,
+        ),
+        Route(
+            "GET",
+            f"/{collection}/{{id}}",
+            get_person,
+            Rule(OPERATOR, Scope.PATH, kind),
+            f"One {kind}",
+            "PersonRecord",
+        ),
+        Route(
+            "DELETE",
+            f"/{collection}/{{id}}",
+            delete_person,
+            Rule(ADMIN, Scope.PATH, kind),
+            f"Delete a {kind}",
+            None,
+            204,
+        ),
+    )
+
+
+ROUTES = tagged("directory", *_routes("customers", "customer"), *_routes("leads", "lead"))

@@ -13,6 +13,8 @@ import filetype
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.campaign.http.routes import BULK_BODY_BYTES, Route, tagged
+from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
 from services.campaign.problems import Problem, field_error, parse_array
 from services.campaign.web import json_response, pool_of
 
@@ -142,6 +144,14 @@ async def upsert_documents(request: web.Request) -> web.Response:
     return json_response({"upserted": len(documents)})
 
 
-def routes() -> list[web.RouteDef]:
-    """The file routes."""
-    return [web.post("/attachments", upload), web.put("/documents", upsert_documents)]
+# Uploads are not anyone's yet; documents belong to customers (checked per record once the
+# handler does it).
+ROUTES = tagged(
+    "email and portal",
+    Route("POST", "/attachments", upload, Rule(OPERATOR),
+          "Upload one file (multipart field `file`)", "Attachment", 201, multipart=True,
+          body_cap=BULK_BODY_BYTES),
+    Route("PUT", "/documents", upsert_documents, Rule(ADMIN, Scope.PENDING),
+          "Bulk upsert of financial documents (PDF in base64)", "UpsertResult", body=Document,
+          many=MAX_DOCUMENTS, body_cap=BULK_BODY_BYTES),
+)  # fmt: skip

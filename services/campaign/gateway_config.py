@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.campaign.http.routes import Route, tagged
+from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
 from services.campaign.problems import Problem, field_error, from_validation, parse_body, read_json
 from services.campaign.web import json_response, pool_of, state_of
 from shared import config_store, phones, secrets
@@ -189,15 +191,32 @@ async def put_company(request: web.Request) -> web.Response:
     return json_response(company.model_dump())
 
 
-def routes() -> list[web.RouteDef]:
-    """The settings routes."""
-    return [
-        web.get("/config/sms", get_sms),
-        web.put("/config/sms", put_sms),
-        web.post("/config/sms/resume", resume_sms),
-        web.post("/config/sms/test", test_sms),
-        web.get("/config/email", get_email),
-        web.put("/config/email", put_email),
-        web.get("/config/company", get_company),
-        web.put("/config/company", put_company),
-    ]
+PUT_SMS = (
+    "Masked credentials (***) sent back unchanged keep the stored ones; `configured` and"
+    " `paused` from a GET are ignored. Saving lifts a pause."
+)
+_READ, _WRITE = Rule(OPERATOR, Scope.GLOBAL), Rule(ADMIN, Scope.GLOBAL)
+
+ROUTES = (
+    *tagged(
+        "settings",
+        Route("GET", "/config/sms", get_sms, _READ, "The SMS gateway settings", "SmsConfigView"),
+        Route("PUT", "/config/sms", put_sms, _WRITE, "Replace the SMS gateway settings",
+              "SmsConfigView", body=SmsConfig, description=PUT_SMS),
+        Route("POST", "/config/sms/resume", resume_sms, _WRITE,
+              "Resume a gateway that paused itself", "SmsResumed"),
+        Route("POST", "/config/sms/test", test_sms, _WRITE,
+              "Send `TEST SMS! TIME: <now>`; the gateway's raw answer", "SmsTestResult",
+              body=TestSms, errors=(409,), rate_limited=True),
+        Route("GET", "/config/company", get_company, Rule(OPERATOR),
+              "The company details templates see", "CompanyInfo"),
+        Route("PUT", "/config/company", put_company, _WRITE, "Replace the company details",
+              "CompanyInfo", body=CompanyInfo),
+    ),
+    *tagged(
+        "email and portal",
+        Route("GET", "/config/email", get_email, _READ, "The SMTP settings", "EmailConfigView"),
+        Route("PUT", "/config/email", put_email, _WRITE, "Replace the SMTP settings",
+              "EmailConfigView", body=EmailConfig),
+    ),
+)  # fmt: skip

@@ -7,6 +7,8 @@ import asyncio
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
+from services.campaign.http.routes import Route, tagged
+from services.campaign.http.rules import PUBLIC
 from services.campaign.web import json_response, state_of
 from shared import config_store
 
@@ -64,6 +66,12 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
-def routes() -> list[web.RouteDef]:
-    """Operational routes (also served at the root, for probes)."""
-    return [web.get("/health", health), web.get("/ready", ready), web.get("/metrics", metrics)]
+# Also served at the root, for probes.
+ROUTES = tagged(
+    "operations",
+    Route("GET", "/health", health, PUBLIC, "The process answers", "Health", at_root=True),
+    Route("GET", "/ready", ready, PUBLIC, "Database and broker reachable", "Ready",
+          extra=((503, "Ready", "database or broker unreachable"),), at_root=True),
+    Route("GET", "/metrics", metrics, PUBLIC, "Prometheus metrics", None,
+          media_type="text/plain", at_root=True),
+)  # fmt: skip

@@ -9,6 +9,9 @@ from aiohttp import web
 
 from services.campaign import access, campaign_repo, domain
 from services.campaign.campaigns import campaign_id_of
+from services.campaign.http.params import FROM, PAGE, TO, enum
+from services.campaign.http.routes import Param, Route, tagged
+from services.campaign.http.rules import VIEWER, Rule, Scope
 from services.campaign.logs import STATUSES, when
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import json_response, page, path_id, pool_of, state_of
@@ -85,10 +88,17 @@ async def recipient_message(request: web.Request) -> web.Response:
     )
 
 
-def routes() -> list[web.RouteDef]:
-    """The history routes."""
-    return [
-        web.get("/campaigns", list_campaigns),
-        web.get("/campaigns/{id}/recipients", recipients),
-        web.get("/campaigns/{id}/recipients/{customer_id}/message", recipient_message),
-    ]
+CAMPAIGN_STATUS = Param("status", enum(CAMPAIGN_STATUSES), "removed: only when asked")
+PERIOD = Param("period", enum(PERIODS), "custom: from and/or to")
+
+ROUTES = tagged(
+    "campaigns",
+    Route("GET", "/campaigns", list_campaigns, Rule(VIEWER, Scope.HANDLER),
+          "History, newest first", "CampaignList",
+          params=(*PAGE, CAMPAIGN_STATUS, PERIOD, FROM, TO)),
+    Route("GET", "/campaigns/{id}/recipients", recipients, Rule(VIEWER, Scope.PATH, "campaign"),
+          "One row per message", "RecipientList",
+          params=(*PAGE, Param("status", enum(STATUSES)))),
+    Route("GET", "/campaigns/{id}/recipients/{customer_id}/message", recipient_message,
+          Rule(VIEWER, Scope.PATH, "campaign"), "What one recipient got", "RecipientMessage"),
+)  # fmt: skip

@@ -1,13 +1,13 @@
 """Request limits: body size per route, and a per-token rate of campaigns and test sends.
 
-Body size: 1 MiB unless the route needs more (bulk directory upserts, documents and
-attachments: the application's 32 MiB; campaign bodies, whose id lists run to megabytes:
-8 MiB). A declared ``Content-Length`` over the cap is refused at once; a body without one
+Body size: each route's ``body_cap`` (``http/routes.py``: 1 MiB unless the route declares
+more). A declared ``Content-Length`` over the cap is refused at once; a body without one
 (chunked) is cut off at the cap while it is read. Either way: 413.
 
-Rate: ``POST /campaigns``, ``POST /campaigns/test`` and ``POST /config/sms/test`` share one
-budget per token, ``HERALD_CAMPAIGN_RATE_PER_MINUTE`` (default 60, 0 turns it off): up to that
-many at once, then one every ``60 / rate`` seconds; over it, 429 with ``Retry-After``.
+Rate: the routes declared ``rate_limited`` (``POST /campaigns``, ``POST /campaigns/test``,
+``POST /config/sms/test``) share one budget per token, ``Settings.campaign_rate_per_minute``
+(``HERALD_CAMPAIGN_RATE_PER_MINUTE``, default 60, 0 turns it off): up to that many at once,
+then one every ``60 / rate`` seconds; over it, 429 with ``Retry-After``.
 
 The budget is a GCRA row in Postgres (the ``rate_limits`` table the senders use for gateways),
 not a window in process memory: it holds across every API process and across restarts, and
@@ -19,57 +19,18 @@ deployment that runs N API processes, and forget everything on a restart.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Mapping
 from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from services.campaign.access import Principal, principal_of, route_key
+from services.campaign.access import Principal, principal_of
+from services.campaign.http import routes
 from services.campaign.problems import Handler, Problem
 from services.campaign.web import pool_of
 from shared.db import Pool
 
-MIB = 1024 * 1024
-DEFAULT_BODY_BYTES = 1 * MIB
-CAMPAIGN_BODY_BYTES = 8 * MIB
-BULK_BODY_BYTES = 32 * MIB  # app.MAX_BODY_BYTES, the application's own cap
-BODY_CAPS: dict[tuple[str, str], int] = {
-    ("PUT", "/customers"): BULK_BODY_BYTES,
-    ("PUT", "/leads"): BULK_BODY_BYTES,
-    ("PUT", "/documents"): BULK_BODY_BYTES,
-    ("POST", "/attachments"): BULK_BODY_BYTES,
-    ("POST", "/campaigns"): CAMPAIGN_BODY_BYTES,
-    ("POST", "/campaigns/preview"): CAMPAIGN_BODY_BYTES,
-    ("POST", "/campaigns/test"): CAMPAIGN_BODY_BYTES,
-}
-
-RATE_ENV = "HERALD_CAMPAIGN_RATE_PER_MINUTE"
-DEFAULT_RATE_PER_MINUTE = 60.0
-RATE_LIMITED = frozenset(
-    {("POST", "/campaigns"), ("POST", "/campaigns/test"), ("POST", "/config/sms/test")}
-)
 PERIOD = timedelta(minutes=1)
-
-
-def body_cap(key: tuple[str, str] | None) -> int:
-    """The largest request body a route accepts."""
-    return BODY_CAPS.get(key, DEFAULT_BODY_BYTES) if key else DEFAULT_BODY_BYTES
-
-
-def rate_per_minute(environ: Mapping[str, str] = os.environ) -> float:
-    """``HERALD_CAMPAIGN_RATE_PER_MINUTE``: campaigns and test sends per token and minute."""
-    raw = environ.get(RATE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RATE_PER_MINUTE
-    try:
-        rate = float(raw)
-    except ValueError:
-        raise SystemExit(f"{RATE_ENV} must be a number, got {raw!r}") from None
-    if not 0 <= rate <= 1_000_000 or math.isnan(rate):
-        raise SystemExit(f"{RATE_ENV} must be between 0 (no limit) and 1000000, got {raw!r}")
-    return rate
 
 
 def bucket(principal: Principal | None) -> str:
@@ -109,21 +70,18 @@ async def take(pool: Pool, name: str, rate: float) -> float:
     return max(float(wait or 0.0), 0.001)
 
 
-def middleware(rate: float | None = None) -> Middleware:
-    """Body caps and the campaign rate; after auth.middleware and access.middleware.
-
-    ``rate`` per token and minute; None reads ``HERALD_CAMPAIGN_RATE_PER_MINUTE``.
-    """
-    per_minute = rate_per_minute() if rate is None else rate
+def middleware(per_minute: float) -> Middleware:
+    """Body caps and the campaign rate (``per_minute`` per token, 0: no limit); after
+    auth.middleware and access.middleware."""
 
     @web.middleware
     async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-        key = route_key(request)
-        cap = body_cap(key)
+        route = routes.declared(request)
+        cap = route.body_cap if route is not None else routes.DEFAULT_BODY_BYTES
         length = request.content_length
         if length is not None and length > cap:
             raise Problem(413, f"request body of {length} bytes; this route takes {cap} at most")
-        if key in RATE_LIMITED and per_minute > 0:
+        if route is not None and route.rate_limited and per_minute > 0:
             wait = await take(pool_of(request), bucket(principal_of(request)), per_minute)
             if wait > 0:
                 seconds = math.ceil(wait)

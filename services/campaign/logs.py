@@ -8,6 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from services.campaign import access
+from services.campaign.http.params import FROM, ID, PAGE, TO, enum
+from services.campaign.http.routes import Param, Route, tagged
+from services.campaign.http.rules import ADMIN, VIEWER, Rule, Scope
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import json_response, page, path_id, pool_of, query_int
 
@@ -116,12 +119,26 @@ async def list_dead_letters(request: web.Request) -> web.Response:
     return json_response({"items": [dict(r.items()) for r in rows], "total": total})
 
 
-def routes() -> list[web.RouteDef]:
-    """The log routes."""
-    return [
-        web.get("/logs/sms", list_log),
-        web.get("/logs/sms/{id}", get_log),
-        web.get("/logs/email", list_log),
-        web.get("/logs/email/{id}", get_log),
-        web.get("/dead-letters", list_dead_letters),
-    ]
+LOG_FILTERS = (
+    FROM,
+    TO,
+    Param("type", enum(("message", "test"))),
+    Param("status", enum(STATUSES)),
+    Param("customer_id", ID),
+    Param("campaign_id", ID),
+)
+_LISTED = Rule(VIEWER, Scope.HANDLER)
+
+ROUTES = tagged(
+    "logs",
+    Route("GET", "/logs/sms", list_log, _LISTED, "SMS log, newest first", "SmsLogList",
+          params=(*PAGE, *LOG_FILTERS)),
+    Route("GET", "/logs/sms/{id}", get_log, Rule(VIEWER, Scope.PATH, "sms"),
+          "One SMS: text, attempts, gateway answer", "SmsLogDetail"),
+    Route("GET", "/logs/email", list_log, _LISTED, "Email log, newest first", "SmsLogList",
+          params=(*PAGE, *LOG_FILTERS)),
+    Route("GET", "/logs/email/{id}", get_log, Rule(VIEWER, Scope.PATH, "email"),
+          "One email: subject, body, files, SMTP answer", "SmsLogDetail"),
+    Route("GET", "/dead-letters", list_dead_letters, Rule(ADMIN, Scope.GLOBAL),
+          "Messages no service could process, with why", "DeadLetterList", params=PAGE),
+)  # fmt: skip

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the API, built from the request models and a table of routes.
+"""The OpenAPI 3.1 document of the API, built from the route declarations (``http/routes.py``).
 
 Request bodies come from the pydantic models (``model_json_schema``); answers are JSON schemas
 written here after what the handlers return. ``GET /openapi.json`` serves the document.
@@ -7,42 +7,37 @@ written here after what the handlers return. ``GET /openapi.json`` serves the do
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from services.campaign import (
-    access,
-    directory,
-    domain,
-    files,
-    history,
-    limits,
-    logs,
-    problems,
-    tokens,
-)
+from services.campaign import history, logs, problems, tokens
 from services.campaign import web as helpers
-from services.campaign.campaigns import TestRequest
-from services.campaign.files import Document
-from services.campaign.gateway_config import TestSms
-from services.campaign.templates_api import TemplateBody
-from services.campaign.tokens import TokenRequest
-from shared.models import CampaignRequest, CompanyInfo, EmailConfig, Filters, Person, SmsConfig
-from shared.periods import PERIODS
+from services.campaign.http import routes
+from services.campaign.http.params import DATE_TIME, ID, STRING, enum
+from services.campaign.http.routes import JSON, PREFIX, Route, Schema, tagged
+from services.campaign.http.rules import PUBLIC, ROLES
+from shared.models import CompanyInfo, EmailConfig, Filters, Person, SmsConfig
 
-Schema = dict[str, Any]
-
-SERVER_URL = "/api/v1"
+SERVER_URL = PREFIX
+# The document's tags, in this order; every route names one.
+TAGS = (
+    "directory",
+    "campaigns",
+    "templates",
+    "settings",
+    "logs",
+    "email and portal",
+    "tokens",
+    "callbacks",
+    "operations",
+)
 REF = "#/components/schemas/{model}"
-JSON = "application/json"
 
 # --------------------------------------------------------------------------------------------
 # Schema helpers
@@ -69,11 +64,6 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def enum(values: Iterable[str]) -> Schema:
-    """One of these strings."""
-    return {"type": "string", "enum": list(values)}
-
-
 def page_of(item: Schema) -> Schema:
     """A list answer: ``{"items": [...], "total": N}``."""
     return obj(
@@ -85,10 +75,7 @@ def page_of(item: Schema) -> Schema:
 
 
 INTEGER: Schema = {"type": "integer"}
-ID: Schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-STRING: Schema = {"type": "string"}
 BOOLEAN: Schema = {"type": "boolean"}
-DATE_TIME: Schema = {"type": "string", "format": "date-time"}
 MESSAGE_STATUS = enum(logs.STATUSES)
 CHANNEL = enum(("sms", "email", "portal"))
 
@@ -381,198 +368,6 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
 
 
 # --------------------------------------------------------------------------------------------
-# The operations
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Param:
-    """A query or header parameter."""
-
-    name: str
-    schema: Schema
-    description: str = ""
-    where: Literal["query", "header"] = "query"
-
-
-@dataclass(frozen=True)
-class Op:
-    """One operation: what it takes, what it answers, which problems it may return.
-
-    Implied problems are added when the document is built: 401 unless public, 404 when the
-    path has a parameter, 400/413/415/422 with a JSON body, 422 with query parameters.
-    """
-
-    route: str  # "METHOD /path", the path an OpenAPI template relative to SERVER_URL
-    summary: str
-    answer: str | None  # component schema of the success answer; None: no JSON schema
-    status: int = 200
-    body: type[BaseModel] | None = None
-    many: int = 0  # >0: the body is a JSON array of up to this many ``body``s
-    params: tuple[Param, ...] = ()
-    errors: tuple[int, ...] = ()
-    public: bool = False
-    media_type: str = JSON
-    description: str = ""
-    extra: tuple[tuple[int, str, str], ...] = ()  # other answers: (status, schema, description)
-    multipart: bool = False  # the body is a multipart/form-data file upload
-    tag: str = ""
-
-    @property
-    def method(self) -> str:
-        return self.route.partition(" ")[0]
-
-    @property
-    def path(self) -> str:
-        return self.route.partition(" ")[2]
-
-
-def tagged(tag: str, *ops: Op) -> tuple[Op, ...]:
-    """The operations of one group."""
-    return tuple(dataclasses.replace(op, tag=tag) for op in ops)
-
-
-LIMIT = Param(
-    "limit", {"type": "integer", "minimum": 1, "maximum": helpers.MAX_PAGE, "default": 50}
-)
-OFFSET = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0})
-PAGE = (LIMIT, OFFSET)
-FROM = Param("from", DATE_TIME, "from this instant (inclusive; ISO 8601 with a zone)")
-TO = Param("to", DATE_TIME, "until this instant (exclusive; ISO 8601 with a zone)")
-STATUS = Param("status", MESSAGE_STATUS)
-IDEMPOTENCY_KEY = Param(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": domain.MAX_IDEMPOTENCY_KEY},
-    "the same key returns the same campaign; reused with another body: 422",
-    "header",
-)
-CAMPAIGN_STATUS = Param("status", enum(history.CAMPAIGN_STATUSES), "removed: only when asked")
-PERIOD = Param("period", enum(PERIODS), "custom: from and/or to")
-LOG_FILTERS = (
-    FROM,
-    TO,
-    Param("type", enum(("message", "test"))),
-    STATUS,
-    Param("customer_id", ID),
-    Param("campaign_id", ID),
-)
-PUT_SMS = (
-    "Masked credentials (***) sent back unchanged keep the stored ones; `configured` and"
-    " `paused` from a GET are ignored. Saving lifts a pause."
-)
-
-
-def _directory(collection: str, kind: str) -> tuple[Op, ...]:
-    return (
-        Op(
-            f"PUT /{collection}",
-            f"Insert or replace {collection} by id",
-            "UpsertResult",
-            body=Person,
-            many=directory.MAX_BATCH,
-        ),
-        Op(f"GET /{collection}", f"List {collection}, by id", "PersonList", params=PAGE),
-        Op(f"GET /{collection}/{{id}}", f"One {kind}", "PersonRecord"),
-        Op(f"DELETE /{collection}/{{id}}", f"Delete a {kind}", None, 204),
-    )
-
-
-OPERATIONS: tuple[Op, ...] = (
-    *tagged("directory", *_directory("customers", "customer"), *_directory("leads", "lead")),
-    *tagged(
-        "campaigns",
-        Op("POST /campaigns/preview", "Who would get it, and the first one's message", "Preview",
-           body=CampaignRequest, params=(Param("limit", LIMIT.schema, "recipients listed"),)),
-        Op("POST /campaigns/test", "Send one test message (first recipient's rendering)",
-           "TestQueued", 202, body=TestRequest),
-        Op("POST /campaigns", "Create a campaign", "Campaign", 202, body=CampaignRequest,
-           params=(IDEMPOTENCY_KEY,)),
-        Op("GET /campaigns", "History, newest first", "CampaignList",
-           params=(*PAGE, CAMPAIGN_STATUS, PERIOD, FROM, TO)),
-        Op("GET /campaigns/{id}", "A campaign with its counts per status", "Campaign"),
-        Op("GET /campaigns/{id}/recipients", "One row per message", "RecipientList",
-           params=(*PAGE, STATUS)),
-        Op("GET /campaigns/{id}/recipients/{customer_id}/message", "What one recipient got",
-           "RecipientMessage"),
-        Op("POST /campaigns/{id}/cancel", "Stop what is not sent yet", "Campaign", errors=(409,)),
-        Op("DELETE /campaigns/{id}", "Remove it (hidden from history)", "Campaign"),
-        Op("POST /campaigns/{id}/pause", "Hold its messages", "Campaign", errors=(409,)),
-        Op("POST /campaigns/{id}/resume", "Go on after a pause", "Campaign", errors=(409,)),
-    ),
-    *tagged(
-        "templates",
-        Op("GET /templates", "List templates", "TemplateList",
-           params=(*PAGE, Param("channel", CHANNEL))),
-        Op("POST /templates", "Create a template", "Template", 201, body=TemplateBody),
-        Op("GET /templates/{id}", "One template", "Template"),
-        Op("PUT /templates/{id}", "Replace a template", "Template", body=TemplateBody),
-        Op("DELETE /templates/{id}", "Delete a template", None, 204),
-    ),
-    *tagged(
-        "settings",
-        Op("GET /config/sms", "The SMS gateway settings", "SmsConfigView"),
-        Op("PUT /config/sms", "Replace the SMS gateway settings", "SmsConfigView",
-           body=SmsConfig, description=PUT_SMS),
-        Op("POST /config/sms/resume", "Resume a gateway that paused itself", "SmsResumed"),
-        Op("POST /config/sms/test", "Send `TEST SMS! TIME: <now>`; the gateway's raw answer",
-           "SmsTestResult", body=TestSms, errors=(409,)),
-        Op("GET /config/company", "The company details templates see", "CompanyInfo"),
-        Op("PUT /config/company", "Replace the company details", "CompanyInfo",
-           body=CompanyInfo),
-    ),
-    *tagged(
-        "logs",
-        Op("GET /logs/sms", "SMS log, newest first", "SmsLogList", params=(*PAGE, *LOG_FILTERS)),
-        Op("GET /logs/sms/{id}", "One SMS: text, attempts, gateway answer", "SmsLogDetail"),
-        Op("GET /logs/email", "Email log, newest first", "SmsLogList",
-           params=(*PAGE, *LOG_FILTERS)),
-        Op("GET /logs/email/{id}", "One email: subject, body, files, SMTP answer",
-           "SmsLogDetail"),
-        Op("GET /dead-letters", "Messages no service could process, with why", "DeadLetterList",
-           params=PAGE),
-    ),
-    *tagged(
-        "email and portal",
-        Op("GET /config/email", "The SMTP settings", "EmailConfigView"),
-        Op("PUT /config/email", "Replace the SMTP settings", "EmailConfigView", body=EmailConfig),
-        Op("POST /attachments", "Upload one file (multipart field `file`)", "Attachment", 201,
-           multipart=True),
-        Op("PUT /documents", "Bulk upsert of financial documents (PDF in base64)",
-           "UpsertResult", body=Document, many=files.MAX_DOCUMENTS),
-        Op("GET /portal/customers/{id}/messages", "A customer's portal inbox, newest first",
-           "PortalMessageList", params=PAGE),
-        Op("POST /portal/customers/{id}/messages/{message_id}/read", "Mark a message read",
-           "PortalMessage"),
-    ),
-    *tagged(
-        "tokens",
-        Op("POST /tokens", "Create an API token (its secret is shown only here)", "TokenCreated",
-           201, body=TokenRequest),
-        Op("GET /tokens", "List API tokens (no secrets)", "TokenList", params=PAGE),
-        Op("DELETE /tokens/{id}", "Revoke a token", None, 204,
-           description="Other API processes may accept it for up to"
-           f" {tokens.CACHE_SECONDS:g} seconds more (token lookups are cached)."),
-    ),
-    *tagged(
-        "callbacks",
-        Op("GET /callbacks/bulksms", "BulkSMS delivery report push", None, public=True,
-           media_type="text/plain", errors=(403,),
-           params=(Param("secret", STRING, "the callback_secret of the SMS settings"),
-                   Param("msisdn", STRING), Param("batch_id", STRING),
-                   Param("status", STRING, "BulkSMS status code"),
-                   Param("completed_time", STRING))),
-    ),
-    *tagged(
-        "operations",
-        Op("GET /health", "The process answers", "Health", public=True),
-        Op("GET /ready", "Database and broker reachable", "Ready", public=True,
-           extra=((503, "Ready", "database or broker unreachable"),)),
-        Op("GET /metrics", "Prometheus metrics", None, public=True, media_type="text/plain"),
-        Op("GET /openapi.json", "This document", None, public=True),
-    ),
-)  # fmt: skip
-
-# --------------------------------------------------------------------------------------------
 # Assembly
 # --------------------------------------------------------------------------------------------
 
@@ -584,7 +379,7 @@ def _problem(status: int) -> Schema:
     return {"$ref": f"#/components/responses/Problem{status}"}
 
 
-def _operation(op: Op) -> Schema:
+def _operation(op: Route) -> Schema:
     name = re.sub(r"\W+", "_", f"{op.method.lower()}{op.path}").strip("_")
     operation: Schema = {
         "operationId": name,
@@ -630,10 +425,8 @@ def _operation(op: Op) -> Schema:
         operation["security"] = []
     else:
         errors |= {401, 403}
-        rule = access.RULES.get((op.method, op.path))
-        if rule is not None:
-            operation["x-herald-roles"] = [r for r in access.ROLES if r in rule.roles]
-    if (op.method, op.path) in limits.RATE_LIMITED:
+        operation["x-herald-roles"] = [r for r in ROLES if r in op.rule.roles]
+    if op.rate_limited:
         errors.add(429)
     success: Schema = {"description": _DESCRIPTIONS[op.status]}
     if op.answer is not None:
@@ -665,9 +458,11 @@ def _problem_responses(statuses: Iterable[int]) -> Schema:
 
 
 @functools.cache
-def document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the API (built once)."""
-    bodies = {op.body for op in OPERATIONS if op.body is not None}
+def document(declared: tuple[Route, ...]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of an API serving ``routes`` (built once)."""
+    unknown = {route.tag for route in declared} - set(TAGS)
+    assert not unknown, f"routes tagged with tags the document does not list: {unknown}"
+    bodies = {op.body for op in declared if op.body is not None}
     wanted: set[type[BaseModel]] = {*bodies, Person, SmsConfig, CompanyInfo, Filters, EmailConfig}
     models = sorted(wanted, key=lambda m: m.__name__)
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
@@ -678,7 +473,7 @@ def document() -> dict[str, Any]:
     schemas.update(answers)
 
     paths: dict[str, dict[str, Schema]] = {}
-    for op in OPERATIONS:
+    for op in declared:
         methods = paths.setdefault(op.path, {})
         assert op.method.lower() not in methods, f"twice: {op.method} {op.path}"
         methods[op.method.lower()] = _operation(op)
@@ -701,10 +496,7 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": SERVER_URL}],
         "security": [{"bearer": []}],
-        "tags": [
-            {"name": tag}
-            for tag in dict.fromkeys(op.tag for op in OPERATIONS)  # first-seen order
-        ],
+        "tags": [{"name": tag} for tag in TAGS if any(op.tag == tag for op in declared)],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
@@ -723,9 +515,10 @@ def document() -> dict[str, Any]:
 
 async def openapi_json(request: web.Request) -> web.Response:
     """``GET /openapi.json``: this API's OpenAPI 3.1 document."""
-    return helpers.json_response(document())
+    return helpers.json_response(document(request.app[routes.ROUTES]))
 
 
-def routes() -> list[web.RouteDef]:
-    """The document's route."""
-    return [web.get("/openapi.json", openapi_json)]
+ROUTES = tagged(
+    "operations",
+    Route("GET", "/openapi.json", openapi_json, PUBLIC, "This document", None),
+)

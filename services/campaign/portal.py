@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.campaign.http.params import PAGE
+from services.campaign.http.routes import Route, tagged
+from services.campaign.http.rules import OPERATOR, Rule, Scope
 from services.campaign.problems import Problem
 from services.campaign.web import json_response, page, path_id, pool_of
 from shared.db import record_to_dict
@@ -43,9 +46,12 @@ async def mark_read(request: web.Request) -> web.Response:
     return json_response(record_to_dict(row))
 
 
-def routes() -> list[web.RouteDef]:
-    """The portal routes."""
-    return [
-        web.get("/portal/customers/{id}/messages", inbox),
-        web.post("/portal/customers/{id}/messages/{message_id}/read", mark_read),
-    ]
+_OWN_CUSTOMER = Rule(OPERATOR, Scope.PATH, "customer")
+
+ROUTES = tagged(
+    "email and portal",
+    Route("GET", "/portal/customers/{id}/messages", inbox, _OWN_CUSTOMER,
+          "A customer's portal inbox, newest first", "PortalMessageList", params=PAGE),
+    Route("POST", "/portal/customers/{id}/messages/{message_id}/read", mark_read, _OWN_CUSTOMER,
+          "Mark a message read", "PortalMessage"),
+)  # fmt: skip

@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.campaign.http.params import PAGE, enum
+from services.campaign.http.routes import Param, Route, tagged
+from services.campaign.http.rules import OPERATOR, Rule, Scope
 from services.campaign.problems import Problem, field_error, parse_body
 from services.campaign.web import json_response, page, path_id, pool_of
 from shared import templates
@@ -109,12 +112,17 @@ async def delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def routes() -> list[web.RouteDef]:
-    """The template routes."""
-    return [
-        web.get("/templates", list_templates),
-        web.post("/templates", create),
-        web.get("/templates/{id}", get),
-        web.put("/templates/{id}", update),
-        web.delete("/templates/{id}", delete),
-    ]
+# Templates are shared by every partner: partner tokens read them, but change them only once
+# templates have a partner of their own.
+ROUTES = tagged(
+    "templates",
+    Route("GET", "/templates", list_templates, Rule(OPERATOR), "List templates", "TemplateList",
+          params=(*PAGE, Param("channel", enum(("sms", "email", "portal"))))),
+    Route("POST", "/templates", create, Rule(OPERATOR, Scope.PENDING), "Create a template",
+          "Template", 201, body=TemplateBody),
+    Route("GET", "/templates/{id}", get, Rule(OPERATOR), "One template", "Template"),
+    Route("PUT", "/templates/{id}", update, Rule(OPERATOR, Scope.PENDING), "Replace a template",
+          "Template", body=TemplateBody),
+    Route("DELETE", "/templates/{id}", delete, Rule(OPERATOR, Scope.PENDING),
+          "Delete a template", None, 204),
+)  # fmt: skip

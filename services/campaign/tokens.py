@@ -25,7 +25,10 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign.access import Principal, Role
+from services.campaign.access import Principal
+from services.campaign.http.params import PAGE
+from services.campaign.http.routes import Route, tagged
+from services.campaign.http.rules import ADMIN, Role, Rule, Scope
 from services.campaign.problems import Problem, parse_body
 from services.campaign.web import json_response, page, pool_of
 from shared.db import Pool, record_to_dict
@@ -157,13 +160,19 @@ async def revoke(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def routes() -> list[web.RouteDef]:
-    """The token routes."""
-    return [
-        web.post("/tokens", create),
-        web.get("/tokens", list_tokens),
-        web.delete("/tokens/{id}", revoke),
-    ]
+_ADMIN = Rule(ADMIN, Scope.GLOBAL)
+
+ROUTES = tagged(
+    "tokens",
+    Route("POST", "/tokens", create, _ADMIN,
+          "Create an API token (its secret is shown only here)", "TokenCreated", 201,
+          body=TokenRequest),
+    Route("GET", "/tokens", list_tokens, _ADMIN, "List API tokens (no secrets)", "TokenList",
+          params=PAGE),
+    Route("DELETE", "/tokens/{id}", revoke, _ADMIN, "Revoke a token", None, 204,
+          description="Other API processes may accept it for up to"
+          f" {CACHE_SECONDS:g} seconds more (token lookups are cached)."),
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------

@@ -95,8 +95,10 @@ def shape(document: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     from services.campaign import openapi
+    from services.campaign.app import ROUTES
 
-    SNAPSHOT.write_text(json.dumps(shape(openapi.document()), indent=1, sort_keys=True) + "\n")
+    document = openapi.document(ROUTES)
+    SNAPSHOT.write_text(json.dumps(shape(document), indent=1, sort_keys=True) + "\n")
     print(f"wrote {SNAPSHOT}")
 
 
