@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import Field
 
 from services.campaign import access, campaign_repo, domain, repo
+from services.campaign.campaign_answers import Campaign, Preview, TestQueued
 from services.campaign.compose import compose
 from services.campaign.http.params import LIMIT
 from services.campaign.http.routes import CAMPAIGN_BODY_BYTES, Param, Route, tagged
@@ -52,10 +53,7 @@ async def preview(request: web.Request) -> web.Response:
     composed = await compose(request, body, limit)
     answer: dict[str, Any] = {
         "recipients_total": composed.total,
-        "recipients": [
-            {k: person[k] for k in ("id", "login", "full_name", "email", "phone")}
-            for person in composed.people
-        ],
+        "recipients": composed.people,
         "message": composed.rendered,
         "subject": composed.subject if composed.subject is not None else body.subject,
         "attachments": composed.attachments,
@@ -63,7 +61,7 @@ async def preview(request: web.Request) -> web.Response:
     if body.send_to == "sms" and composed.rendered is not None:
         parts = segment(composed.rendered)
         answer.update(encoding=parts.encoding, characters=parts.characters, parts=parts.parts)
-    return json_response(answer)
+    return json_response(Preview.model_validate(answer))
 
 
 async def send_test(request: web.Request) -> web.Response:
@@ -124,7 +122,7 @@ async def send_test(request: web.Request) -> web.Response:
         await repo.add_outbox(conn, lane.routing_key, job.model_dump_json().encode())
     state_of(request).outbox_wakeup.set()
     return json_response(
-        {"message_id": message_id, "to": to, "message": composed.rendered}, status=202
+        TestQueued(message_id=message_id, to=to, message=composed.rendered), status=202
     )
 
 
@@ -200,15 +198,15 @@ IDEMPOTENCY_KEY = Param(
 ROUTES = tagged(
     "campaigns",
     Route("POST", "/campaigns/preview", preview, Rule(OPERATOR, Scope.HANDLER),
-          "Who would get it, and the first one's message", "Preview", body=CampaignRequest,
+          "Who would get it, and the first one's message", Preview, body=CampaignRequest,
           params=(Param("limit", LIMIT.schema, "recipients listed"),),
           body_cap=CAMPAIGN_BODY_BYTES),
     Route("POST", "/campaigns/test", send_test, Rule(OPERATOR, Scope.HANDLER),
-          "Send one test message (first recipient's rendering)", "TestQueued", 202,
+          "Send one test message (first recipient's rendering)", TestQueued, 202,
           body=TestRequest, body_cap=CAMPAIGN_BODY_BYTES, rate_limited=True),
     Route("POST", "/campaigns", create, Rule(OPERATOR, Scope.HANDLER), "Create a campaign",
-          "Campaign", 202, body=CampaignRequest, params=(IDEMPOTENCY_KEY,),
+          Campaign, 202, body=CampaignRequest, params=(IDEMPOTENCY_KEY,),
           body_cap=CAMPAIGN_BODY_BYTES, rate_limited=True),
     Route("GET", "/campaigns/{id}", get, Rule(VIEWER, Scope.PATH, "campaign"),
-          "A campaign with its counts per status", "Campaign"),
+          "A campaign with its counts per status", Campaign),
 )  # fmt: skip

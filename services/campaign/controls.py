@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.campaign import campaign_repo, domain, repo
+from services.campaign.campaign_answers import Campaign
 from services.campaign.campaigns import campaign_id_of
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
@@ -84,11 +85,11 @@ _OWN_CAMPAIGN = Rule(OPERATOR, Scope.PATH, "campaign")
 ROUTES = tagged(
     "campaigns",
     Route("POST", "/campaigns/{id}/cancel", cancel, _OWN_CAMPAIGN, "Stop what is not sent yet",
-          "Campaign", errors=(409,)),
+          Campaign, errors=(409,)),
     Route("DELETE", "/campaigns/{id}", remove, _OWN_CAMPAIGN, "Remove it (hidden from history)",
-          "Campaign"),
+          Campaign),
     Route("POST", "/campaigns/{id}/pause", pause, _OWN_CAMPAIGN, "Hold its messages",
-          "Campaign", errors=(409,)),
+          Campaign, errors=(409,)),
     Route("POST", "/campaigns/{id}/resume", resume, _OWN_CAMPAIGN, "Go on after a pause",
-          "Campaign", errors=(409,)),
+          Campaign, errors=(409,)),
 )  # fmt: skip

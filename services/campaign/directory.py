@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from services.campaign import access, repo
+from services.campaign.http.answers import Answer, Page, UpsertResult
 from services.campaign.http.params import PAGE
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope, Subject
@@ -12,6 +15,16 @@ from services.campaign.problems import Problem, parse_array
 from services.campaign.web import json_response, page, path_id, pool_of
 
 MAX_BATCH = 10_000
+
+
+class PersonRecord(repo.Person, Answer):
+    """A customer or lead record, as the billing system sent it."""
+
+    updated_at: datetime
+
+
+class PersonList(Page[PersonRecord]):
+    pass
 
 
 def _kind(request: web.Request) -> repo.RecipientType:
@@ -26,7 +39,7 @@ async def upsert(request: web.Request) -> web.Response:
     """``PUT /customers`` and ``PUT /leads``: insert or replace records by id."""
     people = await parse_array(request, repo.Person, MAX_BATCH)
     await repo.upsert_people(pool_of(request), _kind(request), people)
-    return json_response({"upserted": len(people)})
+    return json_response(UpsertResult(upserted=len(people)))
 
 
 async def list_people(request: web.Request) -> web.Response:
@@ -35,7 +48,7 @@ async def list_people(request: web.Request) -> web.Response:
     items, total = await repo.list_people(
         pool_of(request), _kind(request), limit, offset, access.partner_of(request)
     )
-    return json_response({"items": items, "total": total})
+    return json_response(PersonList.model_validate({"items": items, "total": total}))
 
 
 async def get_person(request: web.Request) -> web.Response:
@@ -43,7 +56,7 @@ async def get_person(request: web.Request) -> web.Response:
     person = await repo.get_person(pool_of(request), _kind(request), _person_id(request))
     if person is None:
         raise Problem(404, f"no {_kind(request)} with id {request.match_info['id']}")
-    return json_response(person)
+    return json_response(PersonRecord.model_validate(person))
 
 
 async def delete_person(request: web.Request) -> web.Response:
@@ -61,7 +74,7 @@ def _routes(collection: str, kind: Subject) -> tuple[Route, ...]:
             upsert,
             Rule(ADMIN, Scope.PENDING),
             f"Insert or replace {collection} by id",
-            "UpsertResult",
+            UpsertResult,
             body=repo.Person,
             many=MAX_BATCH,
             body_cap=BULK_BODY_BYTES,
@@ -72,7 +85,7 @@ def _routes(collection: str, kind: Subject) -> tuple[Route, ...]:
             list_people,
             Rule(OPERATOR, Scope.HANDLER),
             f"List {collection}, by id",
-            "PersonList",
+            PersonList,
             params=PAGE,
         ),
         Route(
@@ -81,7 +94,7 @@ def _routes(collection: str, kind: Subject) -> tuple[Route, ...]:
             get_person,
             Rule(OPERATOR, Scope.PATH, kind),
             f"One {kind}",
-            "PersonRecord",
+            PersonRecord,
         ),
         Route(
             "DELETE",

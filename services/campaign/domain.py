@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from services.campaign.campaign_answers import Campaign, CampaignHistoryItem
+
 MAX_IDEMPOTENCY_KEY = 200
 
 
@@ -15,8 +17,7 @@ def request_hash(request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def campaign_view(row: dict[str, Any]) -> dict[str, Any]:
-    """The API's shape of a campaign row."""
+def _view(row: dict[str, Any]) -> dict[str, Any]:
     view = {k: v for k, v in row.items() if k not in ("request", "request_hash")}
     request = row.get("request") or {}
     for key in (
@@ -34,10 +35,13 @@ def campaign_view(row: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def history_row(row: dict[str, Any]) -> dict[str, Any]:
+def campaign_view(row: dict[str, Any]) -> Campaign:
+    """The API's answer for a campaign row (with ``counts``)."""
+    return Campaign.model_validate(_view(row))
+
+
+def history_row(row: dict[str, Any]) -> CampaignHistoryItem:
     """A campaign as one line of the history: channel, subject or first line, totals."""
-    view = campaign_view(row)
     first_line = (row.get("message") or "").strip().splitlines()
-    view["title"] = row.get("subject") or (first_line[0][:120] if first_line else "")
-    view.pop("filters", None)
-    return view
+    title = row.get("subject") or (first_line[0][:120] if first_line else "")
+    return CampaignHistoryItem.model_validate({**_view(row), "title": title})

@@ -13,10 +13,12 @@ import filetype
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.campaign.http.answers import Answer, UpsertResult
 from services.campaign.http.routes import BULK_BODY_BYTES, Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
 from services.campaign.problems import Problem, field_error, parse_array
 from services.campaign.web import json_response, pool_of
+from shared.models import Id
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENTS = 1000
@@ -33,6 +35,15 @@ ALLOWED_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+class Attachment(Answer):
+    """An uploaded file emails may carry."""
+
+    id: Id
+    filename: str
+    content_type: Annotated[str, Field(description="sniffed from the content")]
+    size: Annotated[int, Field(ge=1)]
 
 
 def sniff(data: bytes, declared: str | None) -> str:
@@ -79,12 +90,7 @@ async def upload(request: web.Request) -> web.Response:
         bytes(data),
     )
     return json_response(
-        {
-            "id": attachment_id,
-            "filename": filename,
-            "content_type": content_type,
-            "size": len(data),
-        },
+        Attachment(id=attachment_id, filename=filename, content_type=content_type, size=len(data)),
         status=201,
     )
 
@@ -141,7 +147,7 @@ async def upsert_documents(request: web.Request) -> web.Response:
             for d, pdf in zip(documents, pdfs, strict=True)
         ],
     )
-    return json_response({"upserted": len(documents)})
+    return json_response(UpsertResult(upserted=len(documents)))
 
 
 # Uploads are not anyone's yet; documents belong to customers (checked per record once the
@@ -149,9 +155,9 @@ async def upsert_documents(request: web.Request) -> web.Response:
 ROUTES = tagged(
     "email and portal",
     Route("POST", "/attachments", upload, Rule(OPERATOR),
-          "Upload one file (multipart field `file`)", "Attachment", 201, multipart=True,
+          "Upload one file (multipart field `file`)", Attachment, 201, multipart=True,
           body_cap=BULK_BODY_BYTES),
     Route("PUT", "/documents", upsert_documents, Rule(ADMIN, Scope.PENDING),
-          "Bulk upsert of financial documents (PDF in base64)", "UpsertResult", body=Document,
+          "Bulk upsert of financial documents (PDF in base64)", UpsertResult, body=Document,
           many=MAX_DOCUMENTS, body_cap=BULK_BODY_BYTES),
 )  # fmt: skip

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.campaign.http.answers import Answer
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
 from services.campaign.problems import Problem, field_error, from_validation, parse_body, read_json
 from services.campaign.web import json_response, pool_of, state_of
 from shared import config_store, phones, secrets
-from shared.models import CompanyInfo, EmailConfig, SmsConfig
+from shared.models import CompanyInfo, EmailConfig, Id, SmsConfig
 from shared.sms_client import Gateway
 from shared.sms_gateway import (
     Classification,
@@ -23,11 +24,50 @@ from shared.sms_gateway import (
 )
 
 
-async def _view(request: web.Request, config: SmsConfig, *, configured: bool) -> dict[str, Any]:
-    data = secrets.masked(config.model_dump(mode="json"))
+class Pause(Answer):
+    reason: str
+    since: datetime
+    until: datetime | None
+
+
+class SmsConfigView(SmsConfig, Answer):
+    """The SMS gateway settings; credentials in payload, url and headers are shown as ***."""
+
+    configured: Annotated[bool, Field(description="false: never saved, these are the defaults")]
+    paused: Annotated[
+        Pause | None,
+        Field(
+            description="set when the gateway refused everything (authentication, credit,"
+            " quota) until resumed"
+        ),
+    ]
+
+
+class SmsResumed(Answer):
+    resumed: Annotated[bool, Field(description="it was paused")]
+
+
+class SmsTestResult(Answer):
+    message_id: Id
+    to: str
+    message: str
+    status: Literal["sent", "error"]
+    http_status: int | None
+    answer: Annotated[str, Field(description="the gateway's raw answer")]
+    reason: str
+
+
+class EmailConfigView(EmailConfig, Answer):
+    """The SMTP settings; the password is shown as ***."""
+
+    configured: Annotated[bool, Field(description="false: never saved")]
+
+
+async def _view(request: web.Request, config: SmsConfig, *, configured: bool) -> SmsConfigView:
+    data: dict[str, Any] = secrets.masked(config.model_dump(mode="json"))
     data["configured"] = configured
     data["paused"] = await config_store.sms_pause(pool_of(request))
-    return data
+    return SmsConfigView.model_validate(data)
 
 
 async def get_sms(request: web.Request) -> web.Response:
@@ -39,7 +79,7 @@ async def get_sms(request: web.Request) -> web.Response:
 async def resume_sms(request: web.Request) -> web.Response:
     """``POST /config/sms/resume``: lift a pause the gateway caused (auth, credit, quota)."""
     was_paused = await config_store.resume_sms(pool_of(request))
-    return json_response({"resumed": was_paused})
+    return json_response(SmsResumed(resumed=was_paused))
 
 
 async def put_sms(request: web.Request) -> web.Response:
@@ -123,7 +163,7 @@ async def test_sms(request: web.Request) -> web.Response:
     finally:
         await gateway.close()
     answer = secrets.redact(answer, hidden)
-    status = "sent" if verdict.verdict == "sent" else "error"
+    status: Literal["sent", "error"] = "sent" if verdict.verdict == "sent" else "error"
     await pool.execute(
         "UPDATE messages SET status = $2, error = $3, gateway_answer = $4, batch_id = $5,"
         " sent_at = CASE WHEN $2 = 'sent' THEN now() END, updated_at = now() WHERE id = $1",
@@ -134,24 +174,23 @@ async def test_sms(request: web.Request) -> web.Response:
         verdict.batch_id,
     )
     return json_response(
-        {
-            "message_id": message_id,
-            "to": number.e164,
-            "message": text,
-            "status": status,
-            "http_status": http_status,
-            "answer": answer,
-            "reason": secrets.redact(verdict.reason, hidden),
-        }
+        SmsTestResult(
+            message_id=message_id,
+            to=number.e164,
+            message=text,
+            status=status,
+            http_status=http_status,
+            answer=answer,
+            reason=secrets.redact(verdict.reason, hidden),
+        )
     )
 
 
-def _email_view(config: EmailConfig, *, configured: bool) -> dict[str, Any]:
-    data = config.model_dump(mode="json")
+def _email_view(config: EmailConfig, *, configured: bool) -> EmailConfigView:
+    data = config.model_dump()
     if data["password"]:
         data["password"] = secrets.MASK
-    data["configured"] = configured
-    return data
+    return EmailConfigView.model_validate({**data, "configured": configured})
 
 
 async def get_email(request: web.Request) -> web.Response:
@@ -181,14 +220,14 @@ async def put_email(request: web.Request) -> web.Response:
 async def get_company(request: web.Request) -> web.Response:
     """``GET /config/company``: the details templates see as ``company``."""
     stored = await config_store.load(pool_of(request), config_store.COMPANY)
-    return json_response(CompanyInfo.model_validate(stored or {}).model_dump())
+    return json_response(CompanyInfo.model_validate(stored or {}))
 
 
 async def put_company(request: web.Request) -> web.Response:
     """``PUT /config/company``."""
     company = await parse_body(request, CompanyInfo)
     await config_store.save(pool_of(request), config_store.COMPANY, company.model_dump())
-    return json_response(company.model_dump())
+    return json_response(company)
 
 
 PUT_SMS = (
@@ -200,23 +239,23 @@ _READ, _WRITE = Rule(OPERATOR, Scope.GLOBAL), Rule(ADMIN, Scope.GLOBAL)
 ROUTES = (
     *tagged(
         "settings",
-        Route("GET", "/config/sms", get_sms, _READ, "The SMS gateway settings", "SmsConfigView"),
+        Route("GET", "/config/sms", get_sms, _READ, "The SMS gateway settings", SmsConfigView),
         Route("PUT", "/config/sms", put_sms, _WRITE, "Replace the SMS gateway settings",
-              "SmsConfigView", body=SmsConfig, description=PUT_SMS),
+              SmsConfigView, body=SmsConfig, description=PUT_SMS),
         Route("POST", "/config/sms/resume", resume_sms, _WRITE,
-              "Resume a gateway that paused itself", "SmsResumed"),
+              "Resume a gateway that paused itself", SmsResumed),
         Route("POST", "/config/sms/test", test_sms, _WRITE,
-              "Send `TEST SMS! TIME: <now>`; the gateway's raw answer", "SmsTestResult",
+              "Send `TEST SMS! TIME: <now>`; the gateway's raw answer", SmsTestResult,
               body=TestSms, errors=(409,), rate_limited=True),
         Route("GET", "/config/company", get_company, Rule(OPERATOR),
-              "The company details templates see", "CompanyInfo"),
+              "The company details templates see", CompanyInfo),
         Route("PUT", "/config/company", put_company, _WRITE, "Replace the company details",
-              "CompanyInfo", body=CompanyInfo),
+              CompanyInfo, body=CompanyInfo),
     ),
     *tagged(
         "email and portal",
-        Route("GET", "/config/email", get_email, _READ, "The SMTP settings", "EmailConfigView"),
+        Route("GET", "/config/email", get_email, _READ, "The SMTP settings", EmailConfigView),
         Route("PUT", "/config/email", put_email, _WRITE, "Replace the SMTP settings",
-              "EmailConfigView", body=EmailConfig),
+              EmailConfigView, body=EmailConfig),
     ),
 )  # fmt: skip

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from pydantic import BaseModel
 
+from services.campaign.http.answers import Answer
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import PUBLIC
 from services.campaign.web import json_response, state_of
@@ -26,24 +29,38 @@ _DEAD = Gauge("herald_dead_letters", "Messages moved to the dead-letter table", 
 _OUTBOX = Gauge("herald_outbox_pending", "Events not yet relayed to the broker", registry=_REGISTRY)
 
 
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class Checks(BaseModel):
+    database: str = ""
+    broker: str = ""
+
+
+class Ready(Answer):
+    status: Literal["ok", "unavailable"]
+    checks: Checks
+
+
 async def health(request: web.Request) -> web.Response:
     """The process answers."""
-    return json_response({"status": "ok"})
+    return json_response(Health(status="ok"))
 
 
 async def ready(request: web.Request) -> web.Response:
     """Database and broker reachable; 503 naming what is not."""
     state = state_of(request)
-    checks: dict[str, str] = {}
+    checks = Checks()
     try:
         await asyncio.wait_for(state.pool.fetchval("SELECT 1"), 2)
-        checks["database"] = "ok"
+        checks.database = "ok"
     except Exception as exc:
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-    checks["broker"] = "ok" if state.amqp.connected.is_set() else "unreachable"
-    ok = all(v == "ok" for v in checks.values())
+        checks.database = f"unreachable: {type(exc).__name__}"
+    checks.broker = "ok" if state.amqp.connected.is_set() else "unreachable"
+    ok = checks.database == checks.broker == "ok"
     return json_response(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+        Ready(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
     )
 
 
@@ -69,9 +86,9 @@ async def metrics(request: web.Request) -> web.Response:
 # Also served at the root, for probes.
 ROUTES = tagged(
     "operations",
-    Route("GET", "/health", health, PUBLIC, "The process answers", "Health", at_root=True),
-    Route("GET", "/ready", ready, PUBLIC, "Database and broker reachable", "Ready",
-          extra=((503, "Ready", "database or broker unreachable"),), at_root=True),
+    Route("GET", "/health", health, PUBLIC, "The process answers", Health, at_root=True),
+    Route("GET", "/ready", ready, PUBLIC, "Database and broker reachable", Ready,
+          extra=((503, Ready, "database or broker unreachable"),), at_root=True),
     Route("GET", "/metrics", metrics, PUBLIC, "Prometheus metrics", None,
           media_type="text/plain", at_root=True),
 )  # fmt: skip

@@ -8,24 +8,16 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from services.campaign import access, campaign_repo, domain
+from services.campaign.campaign_answers import CampaignList, RecipientList, RecipientMessage
 from services.campaign.campaigns import campaign_id_of
 from services.campaign.http.params import FROM, PAGE, TO, enum
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import VIEWER, Rule, Scope
-from services.campaign.logs import STATUSES, when
+from services.campaign.logs import when
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import json_response, page, path_id, pool_of, state_of
 from shared.periods import PERIODS, period_range
-
-CAMPAIGN_STATUSES = (
-    "new",
-    "processing",
-    "paused",
-    "sent",
-    "sent_with_error",
-    "cancelled",
-    "removed",
-)
+from shared.vocabulary import CAMPAIGN_STATUSES, MESSAGE_STATUSES
 
 
 async def list_campaigns(request: web.Request) -> web.Response:
@@ -52,7 +44,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
         offset=offset,
         partner_id=access.partner_of(request),
     )
-    return json_response({"items": [domain.history_row(c) for c in items], "total": total})
+    return json_response(CampaignList(items=[domain.history_row(c) for c in items], total=total))
 
 
 async def recipients(request: web.Request) -> web.Response:
@@ -60,13 +52,13 @@ async def recipients(request: web.Request) -> web.Response:
     campaign_id = campaign_id_of(request)
     limit, offset = page(request)
     status = request.query.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise field_error("status", f"must be one of: {', '.join(STATUSES)}")
+    if status is not None and status not in MESSAGE_STATUSES:
+        raise field_error("status", f"must be one of: {', '.join(MESSAGE_STATUSES)}")
     pool = pool_of(request)
     if await campaign_repo.get_campaign(pool, campaign_id) is None:
         raise Problem(404, f"no campaign with id {campaign_id}")
     items, total = await campaign_repo.recipients(pool, campaign_id, status, limit, offset)
-    return json_response({"items": items, "total": total})
+    return json_response(RecipientList.model_validate({"items": items, "total": total}))
 
 
 async def recipient_message(request: web.Request) -> web.Response:
@@ -78,13 +70,15 @@ async def recipient_message(request: web.Request) -> web.Response:
         raise Problem(404, f"no recipient {customer_id} in campaign {campaign_id}")
     first = messages[0]
     return json_response(
-        {
-            "campaign_id": campaign_id,
-            "customer_id": customer_id,
-            "subject": first["subject"],
-            "message": first["text"],
-            "messages": messages,
-        }
+        RecipientMessage.model_validate(
+            {
+                "campaign_id": campaign_id,
+                "customer_id": customer_id,
+                "subject": first["subject"],
+                "message": first["text"],
+                "messages": messages,
+            }
+        )
     )
 
 
@@ -94,11 +88,11 @@ PERIOD = Param("period", enum(PERIODS), "custom: from and/or to")
 ROUTES = tagged(
     "campaigns",
     Route("GET", "/campaigns", list_campaigns, Rule(VIEWER, Scope.HANDLER),
-          "History, newest first", "CampaignList",
+          "History, newest first", CampaignList,
           params=(*PAGE, CAMPAIGN_STATUS, PERIOD, FROM, TO)),
     Route("GET", "/campaigns/{id}/recipients", recipients, Rule(VIEWER, Scope.PATH, "campaign"),
-          "One row per message", "RecipientList",
-          params=(*PAGE, Param("status", enum(STATUSES)))),
+          "One row per message", RecipientList,
+          params=(*PAGE, Param("status", enum(MESSAGE_STATUSES)))),
     Route("GET", "/campaigns/{id}/recipients/{customer_id}/message", recipient_message,
-          Rule(VIEWER, Scope.PATH, "campaign"), "What one recipient got", "RecipientMessage"),
+          Rule(VIEWER, Scope.PATH, "campaign"), "What one recipient got", RecipientMessage),
 )  # fmt: skip

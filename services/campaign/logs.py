@@ -3,22 +3,83 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 
 from services.campaign import access
+from services.campaign.http.answers import Answer, NonNegative, Page
 from services.campaign.http.params import FROM, ID, PAGE, TO, enum
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import ADMIN, VIEWER, Rule, Scope
 from services.campaign.problems import Problem, field_error
 from services.campaign.web import json_response, page, path_id, pool_of, query_int
-
-STATUSES = ("new", "sending", "sent", "error", "expired", "cancelled", "skipped")
-LOG_COLUMNS = (
-    "id, recipient, type, status, added_at, sent_at, customer_id, recipient_kind,"
-    " campaign_id, error, attempts, delivery_status, delivered_at"
+from shared.models import Id
+from shared.vocabulary import (
+    MESSAGE_STATUSES,
+    MESSAGE_TYPES,
+    DeliveryStatus,
+    MessageStatus,
+    MessageType,
+    RecipientType,
 )
+
+
+class SmsLogEntry(Answer):
+    """One message of the SMS (or email) log."""
+
+    id: Id
+    recipient: Annotated[str, Field(description="the phone number (E.164)")]
+    type: MessageType
+    status: MessageStatus
+    added_at: datetime
+    sent_at: datetime | None
+    customer_id: Id | None
+    recipient_kind: RecipientType | None
+    campaign_id: Id | None
+    error: str | None
+    attempts: NonNegative
+    delivery_status: Annotated[
+        DeliveryStatus | None,
+        Field(description="from the gateway's delivery report, when one arrived"),
+    ]
+    delivered_at: datetime | None
+
+
+class SmsLogDetail(SmsLogEntry):
+    """One message with its text, attempts and the gateway's answer."""
+
+    text: str
+    gateway_request: Annotated[str | None, Field(description="credentials removed")]
+    gateway_answer: Annotated[str | None, Field(description="credentials removed")]
+    batch_id: str | None
+    expires_at: datetime
+    subject: str
+    attachments: list[Id]
+    documents: list[Id]
+
+
+class SmsLogList(Page[SmsLogEntry]):
+    pass
+
+
+class DeadLetter(Answer):
+    id: Id
+    source: Annotated[str, Field(description="routing key it was sent with")]
+    reason: str
+    body: Annotated[str, Field(description="the message body (bytea escape)")]
+    headers: dict[str, Any]
+    received_at: datetime
+
+
+class DeadLetterList(Page[DeadLetter]):
+    pass
+
+
+# The answer models name the columns: the SQL reads what the API shows.
+LOG_COLUMNS = ", ".join(SmsLogEntry.model_fields)
+DETAIL_COLUMNS = ", ".join(SmsLogDetail.model_fields)
 
 
 def when(request: web.Request, name: str) -> datetime | None:
@@ -53,12 +114,12 @@ def _conditions(request: web.Request, channel: str) -> tuple[str, list[Any]]:
     if (until := when(request, "to")) is not None:
         add("added_at < {}", until)
     if kind := request.query.get("type"):
-        if kind not in ("message", "test"):
-            raise field_error("type", "must be one of: message, test")
+        if kind not in MESSAGE_TYPES:
+            raise field_error("type", f"must be one of: {', '.join(MESSAGE_TYPES)}")
         add("type = {}", kind)
     if status := request.query.get("status"):
-        if status not in STATUSES:
-            raise field_error("status", f"must be one of: {', '.join(STATUSES)}")
+        if status not in MESSAGE_STATUSES:
+            raise field_error("status", f"must be one of: {', '.join(MESSAGE_STATUSES)}")
         add("status = {}", status)
     for name in ("customer_id", "campaign_id"):
         if request.query.get(name):
@@ -89,7 +150,8 @@ async def list_log(request: web.Request) -> web.Response:
         *args,
     )
     total = await pool.fetchval(f"SELECT count(*) FROM messages WHERE {where}", *args)
-    return json_response({"items": [dict(r.items()) for r in rows], "total": total})
+    items = [SmsLogEntry.model_validate(dict(r.items())) for r in rows]
+    return json_response(SmsLogList(items=items, total=total))
 
 
 async def get_log(request: web.Request) -> web.Response:
@@ -97,14 +159,13 @@ async def get_log(request: web.Request) -> web.Response:
     channel = _channel(request)
     message_id = path_id(request, "id", f"{channel} message")
     row = await pool_of(request).fetchrow(
-        f"SELECT {LOG_COLUMNS}, subject, text, gateway_request, gateway_answer, batch_id,"
-        " expires_at, attachments, documents FROM messages WHERE channel = $1 AND id = $2",
+        f"SELECT {DETAIL_COLUMNS} FROM messages WHERE channel = $1 AND id = $2",
         channel,
         message_id,
     )
     if row is None:
         raise Problem(404, f"no {channel} message with id {message_id}")
-    return json_response(dict(row.items()))
+    return json_response(SmsLogDetail.model_validate(dict(row.items())))
 
 
 async def list_dead_letters(request: web.Request) -> web.Response:
@@ -116,14 +177,15 @@ async def list_dead_letters(request: web.Request) -> web.Response:
         f" FROM dead_letters ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
     )
     total = await pool.fetchval("SELECT count(*) FROM dead_letters")
-    return json_response({"items": [dict(r.items()) for r in rows], "total": total})
+    items = [DeadLetter.model_validate(dict(r.items())) for r in rows]
+    return json_response(DeadLetterList(items=items, total=total))
 
 
 LOG_FILTERS = (
     FROM,
     TO,
-    Param("type", enum(("message", "test"))),
-    Param("status", enum(STATUSES)),
+    Param("type", enum(MESSAGE_TYPES)),
+    Param("status", enum(MESSAGE_STATUSES)),
     Param("customer_id", ID),
     Param("campaign_id", ID),
 )
@@ -131,14 +193,14 @@ _LISTED = Rule(VIEWER, Scope.HANDLER)
 
 ROUTES = tagged(
     "logs",
-    Route("GET", "/logs/sms", list_log, _LISTED, "SMS log, newest first", "SmsLogList",
+    Route("GET", "/logs/sms", list_log, _LISTED, "SMS log, newest first", SmsLogList,
           params=(*PAGE, *LOG_FILTERS)),
     Route("GET", "/logs/sms/{id}", get_log, Rule(VIEWER, Scope.PATH, "sms"),
-          "One SMS: text, attempts, gateway answer", "SmsLogDetail"),
-    Route("GET", "/logs/email", list_log, _LISTED, "Email log, newest first", "SmsLogList",
+          "One SMS: text, attempts, gateway answer", SmsLogDetail),
+    Route("GET", "/logs/email", list_log, _LISTED, "Email log, newest first", SmsLogList,
           params=(*PAGE, *LOG_FILTERS)),
     Route("GET", "/logs/email/{id}", get_log, Rule(VIEWER, Scope.PATH, "email"),
-          "One email: subject, body, files, SMTP answer", "SmsLogDetail"),
+          "One email: subject, body, files, SMTP answer", SmsLogDetail),
     Route("GET", "/dead-letters", list_dead_letters, Rule(ADMIN, Scope.GLOBAL),
-          "Messages no service could process, with why", "DeadLetterList", params=PAGE),
+          "Messages no service could process, with why", DeadLetterList, params=PAGE),
 )  # fmt: skip

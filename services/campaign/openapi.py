@@ -1,12 +1,12 @@
 """The OpenAPI 3.1 document of the API, built from the route declarations (``http/routes.py``).
 
-Request bodies come from the pydantic models (``model_json_schema``); answers are JSON schemas
-written here after what the handlers return. ``GET /openapi.json`` serves the document.
+Request bodies and answers are the routes' pydantic models (``models_json_schema``: request
+bodies as validated, answers as serialized), every one a component schema.
+``GET /openapi.json`` serves the document.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 from collections.abc import Iterable
@@ -14,15 +14,15 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from services.campaign import history, logs, problems, tokens
+from services.campaign import problems
 from services.campaign import web as helpers
 from services.campaign.http import routes
-from services.campaign.http.params import DATE_TIME, ID, STRING, enum
+from services.campaign.http.answers import ProblemDetails
+from services.campaign.http.params import ID
 from services.campaign.http.routes import JSON, PREFIX, Route, Schema, tagged
 from services.campaign.http.rules import PUBLIC, ROLES
-from shared.models import CompanyInfo, EmailConfig, Filters, Person, SmsConfig
 
 SERVER_URL = PREFIX
 # The document's tags, in this order; every route names one.
@@ -39,332 +39,10 @@ TAGS = (
 )
 REF = "#/components/schemas/{model}"
 
-# --------------------------------------------------------------------------------------------
-# Schema helpers
-# --------------------------------------------------------------------------------------------
 
-
-def ref(name: str) -> Schema:
-    """A reference to a component schema."""
-    return {"$ref": REF.format(model=name)}
-
-
-def obj(properties: dict[str, Schema], *, optional: Iterable[str] = ()) -> Schema:
-    """An object with these properties, all required except ``optional``."""
-    skip = set(optional)
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in skip],
-    }
-
-
-def nullable(schema: Schema) -> Schema:
-    """``schema`` or null."""
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def page_of(item: Schema) -> Schema:
-    """A list answer: ``{"items": [...], "total": N}``."""
-    return obj(
-        {
-            "items": {"type": "array", "items": item},
-            "total": {"type": "integer", "minimum": 0, "description": "rows matching, all pages"},
-        }
-    )
-
-
-INTEGER: Schema = {"type": "integer"}
-BOOLEAN: Schema = {"type": "boolean"}
-MESSAGE_STATUS = enum(logs.STATUSES)
-CHANNEL = enum(("sms", "email", "portal"))
-
-
-def _answer_of(model_schema: Schema, extra: dict[str, Schema], drop: Iterable[str] = ()) -> Schema:
-    """A model's schema as an answer: every field present (no defaults), plus ``extra``."""
-    properties = {
-        name: {k: v for k, v in field.items() if k not in ("default", "title")}
-        for name, field in model_schema["properties"].items()
-        if name not in set(drop)
-    }
-    answer = obj({**properties, **extra})
-    if "description" in model_schema:
-        answer["description"] = model_schema["description"]
-    return answer
-
-
-def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
-    """The answer schemas, given the request models' component schemas."""
-    campaign = obj(
-        {
-            "id": ID,
-            "recipient_type": enum(("customer", "lead")),
-            "filters": ref("Filters"),
-            "send_to": copy.deepcopy(models["CampaignRequest"]["properties"]["send_to"]),
-            "subject": STRING,
-            "message": {"type": "string", "description": "the message template (Jinja2)"},
-            "template_id": nullable(ID),
-            "status": enum(history.CAMPAIGN_STATUSES),
-            "created_at": DATE_TIME,
-            "updated_at": DATE_TIME,
-            "started_at": nullable(DATE_TIME),
-            "finished_at": nullable(DATE_TIME),
-            "resolved_at": {
-                **nullable(DATE_TIME),
-                "description": "when every recipient was expanded into messages",
-            },
-            "recipients_total": {
-                "type": "integer",
-                "minimum": 0,
-                "description": "matching people",
-            },
-            "total": {
-                "type": "integer",
-                "minimum": 0,
-                "description": "messages: one per phone number or address",
-            },
-            "counts": {
-                "type": "object",
-                "description": "messages per status",
-                "propertyNames": MESSAGE_STATUS,
-                "additionalProperties": {"type": "integer", "minimum": 0},
-            },
-            "send_to_billing_email": BOOLEAN,
-            "attachments": {"type": "array", "items": ID},
-            "attach_financial_documents": {
-                "type": "array",
-                "items": enum(("invoice", "proforma_invoice", "payment")),
-            },
-            "only_if_financial_documents_exist": BOOLEAN,
-        }
-    )
-    history_item = copy.deepcopy(campaign)
-    del history_item["properties"]["filters"]
-    history_item["required"].remove("filters")
-    history_item["properties"]["title"] = {
-        "type": "string",
-        "description": "the subject, or the message's first line",
-    }
-    history_item["required"].append("title")
-
-    sms_log = obj(
-        {
-            "id": ID,
-            "recipient": {"type": "string", "description": "the phone number (E.164)"},
-            "type": enum(("message", "test")),
-            "status": MESSAGE_STATUS,
-            "added_at": DATE_TIME,
-            "sent_at": nullable(DATE_TIME),
-            "customer_id": nullable(ID),
-            "recipient_kind": nullable(enum(("customer", "lead"))),
-            "campaign_id": nullable(ID),
-            "error": nullable(STRING),
-            "attempts": {"type": "integer", "minimum": 0},
-            "delivery_status": {
-                **nullable(enum(("pending", "delivered", "failed", "expired", "unknown"))),
-                "description": "from the gateway's delivery report, when one arrived",
-            },
-            "delivered_at": nullable(DATE_TIME),
-        }
-    )
-    sms_log_detail = copy.deepcopy(sms_log)
-    sms_log_detail["properties"].update(
-        text=STRING,
-        gateway_request={**nullable(STRING), "description": "credentials removed"},
-        gateway_answer={**nullable(STRING), "description": "credentials removed"},
-        batch_id=nullable(STRING),
-        expires_at=DATE_TIME,
-        subject=STRING,
-        attachments={"type": "array", "items": ID},
-        documents={"type": "array", "items": ID},
-    )
-    sms_log_detail["required"] = list(sms_log_detail["properties"])
-    attachment = obj(
-        {
-            "id": ID,
-            "filename": STRING,
-            "content_type": {"type": "string", "description": "sniffed from the content"},
-            "size": {"type": "integer", "minimum": 1},
-        }
-    )
-    portal_message = obj(
-        {
-            "id": ID,
-            "subject": STRING,
-            "body": STRING,
-            "created_at": DATE_TIME,
-            "read_at": nullable(DATE_TIME),
-            "message_id": ID,
-        }
-    )
-
-    sent_message = obj(
-        {
-            "id": ID,
-            "channel": CHANNEL,
-            "to": STRING,
-            "subject": STRING,
-            "text": STRING,
-            "status": MESSAGE_STATUS,
-            "error": nullable(STRING),
-            "sent_at": nullable(DATE_TIME),
-        }
-    )
-    template = obj(
-        {
-            "id": ID,
-            **_answer_of(models["TemplateBody"], {})["properties"],
-            "created_at": DATE_TIME,
-            "updated_at": DATE_TIME,
-        }
-    )
-    person = _answer_of(models["Person"], {"updated_at": DATE_TIME})
-    pause = obj(
-        {"reason": STRING, "since": DATE_TIME, "until": nullable(DATE_TIME)},
-    )
-    return {
-        "Problem": {
-            **obj(
-                {
-                    "type": {"type": "string", "format": "uri"},
-                    "title": STRING,
-                    "status": {"type": "integer", "minimum": 400, "maximum": 599},
-                    "detail": STRING,
-                    "errors": {
-                        "type": "array",
-                        "description": "one entry per bad field",
-                        "items": obj({"field": STRING, "message": STRING}),
-                    },
-                }
-            ),
-            "description": "RFC 9457 problem details (application/problem+json)",
-        },
-        "PersonRecord": person,
-        "PersonList": page_of(ref("PersonRecord")),
-        "UpsertResult": obj({"upserted": {"type": "integer", "minimum": 0}}),
-        "SmsConfigView": {
-            **_answer_of(
-                models["SmsConfig"],
-                {
-                    "configured": {
-                        "type": "boolean",
-                        "description": "false: never saved, these are the defaults",
-                    },
-                    "paused": {
-                        **nullable(pause),
-                        "description": "set when the gateway refused everything"
-                        " (authentication, credit, quota) until resumed",
-                    },
-                },
-            ),
-            "description": "The SMS gateway settings; credentials in payload, url and headers"
-            " are shown as ***.",
-        },
-        "SmsResumed": obj({"resumed": {"type": "boolean", "description": "it was paused"}}),
-        "SmsTestResult": obj(
-            {
-                "message_id": ID,
-                "to": STRING,
-                "message": STRING,
-                "status": enum(("sent", "error")),
-                "http_status": nullable(INTEGER),
-                "answer": {"type": "string", "description": "the gateway's raw answer"},
-                "reason": STRING,
-            }
-        ),
-        "Template": template,
-        "TemplateList": page_of(ref("Template")),
-        "Campaign": campaign,
-        "CampaignHistoryItem": history_item,
-        "CampaignList": page_of(ref("CampaignHistoryItem")),
-        "Preview": obj(
-            {
-                "recipients_total": {"type": "integer", "minimum": 0},
-                "recipients": {
-                    "type": "array",
-                    "items": obj(
-                        {
-                            "id": ID,
-                            "login": STRING,
-                            "full_name": STRING,
-                            "email": STRING,
-                            "phone": STRING,
-                        }
-                    ),
-                },
-                "message": {
-                    **nullable(STRING),
-                    "description": "rendered for the first recipient (null when none)",
-                },
-                "subject": STRING,
-                "attachments": {"type": "array", "items": attachment},
-                "encoding": enum(("GSM-7", "UCS-2")),
-                "characters": {"type": "integer", "minimum": 0},
-                "parts": {"type": "integer", "minimum": 0},
-            },
-            optional=("encoding", "characters", "parts"),
-        ),
-        "TestQueued": obj({"message_id": ID, "to": STRING, "message": STRING}),
-        "Attachment": attachment,
-        "PortalMessage": portal_message,
-        "PortalMessageList": page_of(ref("PortalMessage")),
-        "EmailConfigView": {
-            **_answer_of(
-                models["EmailConfig"],
-                {"configured": {"type": "boolean", "description": "false: never saved"}},
-            ),
-            "description": "The SMTP settings; the password is shown as ***.",
-        },
-        "Recipient": obj(
-            {
-                "id": {**ID, "description": "the customer's (or lead's) id"},
-                "login": nullable(STRING),
-                "full_name": nullable(STRING),
-                "to": STRING,
-                "status": MESSAGE_STATUS,
-                "error": nullable(STRING),
-                "sent_at": nullable(DATE_TIME),
-                "message_id": ID,
-                "channel": CHANNEL,
-            }
-        ),
-        "RecipientList": page_of(ref("Recipient")),
-        "RecipientMessage": obj(
-            {
-                "campaign_id": ID,
-                "customer_id": ID,
-                "subject": STRING,
-                "message": STRING,
-                "messages": {"type": "array", "items": sent_message},
-            }
-        ),
-        "SmsLogEntry": sms_log,
-        "SmsLogDetail": sms_log_detail,
-        "SmsLogList": page_of(ref("SmsLogEntry")),
-        "DeadLetter": obj(
-            {
-                "id": ID,
-                "source": {"type": "string", "description": "routing key it was sent with"},
-                "reason": STRING,
-                "body": {"type": "string", "description": "the message body (bytea escape)"},
-                "headers": {"type": "object"},
-                "received_at": DATE_TIME,
-            }
-        ),
-        "DeadLetterList": page_of(ref("DeadLetter")),
-        "Health": obj({"status": {"const": "ok"}}),
-        "Ready": obj(
-            {
-                "status": enum(("ok", "unavailable")),
-                "checks": {
-                    "type": "object",
-                    "additionalProperties": STRING,
-                    "properties": {"database": STRING, "broker": STRING},
-                },
-            }
-        ),
-        **tokens.answer_schemas(),
-    }
+def ref(model: type[BaseModel]) -> Schema:
+    """A reference to a model's component schema."""
+    return {"$ref": REF.format(model=model.__name__)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +90,7 @@ def _operation(op: Route) -> Schema:
         }
         errors |= {400, 413, 415, 422}
     if op.body is not None:
-        body = ref(op.body.__name__)
+        body = ref(op.body)
         if op.many:
             body = {"type": "array", "maxItems": op.many, "items": body}
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
@@ -451,7 +129,7 @@ def _problem_responses(statuses: Iterable[int]) -> Schema:
     return {
         f"Problem{status}": {
             "description": problems._TITLES.get(status, "Error"),
-            "content": {problems.CONTENT_TYPE: {"schema": ref("Problem")}},
+            "content": {problems.CONTENT_TYPE: {"schema": ref(ProblemDetails)}},
         }
         for status in sorted(statuses)
     }
@@ -463,14 +141,15 @@ def document(declared: tuple[Route, ...]) -> dict[str, Any]:
     unknown = {route.tag for route in declared} - set(TAGS)
     assert not unknown, f"routes tagged with tags the document does not list: {unknown}"
     bodies = {op.body for op in declared if op.body is not None}
-    wanted: set[type[BaseModel]] = {*bodies, Person, SmsConfig, CompanyInfo, Filters, EmailConfig}
-    models = sorted(wanted, key=lambda m: m.__name__)
-    _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
+    answers = {ProblemDetails} | {op.answer for op in declared if op.answer is not None}
+    answers |= {model for op in declared for _, model, _ in op.extra}
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *((m, "validation") for m in bodies),
+        *((m, "serialization") for m in answers),
+    ]
+    wanted.sort(key=lambda pair: (pair[0].__name__, pair[1]))
+    _, top = models_json_schema(wanted, ref_template=REF)
     schemas: dict[str, Schema] = dict(top.get("$defs", {}))
-    answers = _answers(schemas)
-    clash = set(answers) & set(schemas)
-    assert not clash, f"answer schemas named like request models: {clash}"
-    schemas.update(answers)
 
     paths: dict[str, dict[str, Schema]] = {}
     for op in declared:

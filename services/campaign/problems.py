@@ -11,6 +11,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from services.campaign.http.answers import FieldError, ProblemDetails
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/problem+json"
@@ -53,16 +55,16 @@ class Problem(Exception):
         self.headers = headers or {}
 
     def response(self) -> web.Response:
-        body = {
-            "type": f"https://herald.dev/problems/{self.kind}",
-            "title": _TITLES.get(self.status, "Error"),
-            "status": self.status,
-            "detail": self.detail,
-            "errors": self.errors,
-        }
+        body = ProblemDetails(
+            type=f"https://herald.dev/problems/{self.kind}",
+            title=_TITLES.get(self.status, "Error"),
+            status=self.status,
+            detail=self.detail,
+            errors=[FieldError.model_validate(error) for error in self.errors],
+        )
         return web.Response(
             status=self.status,
-            body=json.dumps(body).encode(),
+            body=json.dumps(body.model_dump()).encode(),
             content_type=CONTENT_TYPE,
             headers=self.headers,
         )

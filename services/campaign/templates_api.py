@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.campaign.http.answers import Answer, Page
 from services.campaign.http.params import PAGE, enum
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
@@ -14,8 +16,8 @@ from services.campaign.problems import Problem, field_error, parse_body
 from services.campaign.web import json_response, page, path_id, pool_of
 from shared import templates
 from shared.db import record_to_dict
-
-COLUMNS = "id, title, description, channel, subject, body, created_at, updated_at"
+from shared.models import Id
+from shared.vocabulary import CHANNELS, Channel
 
 
 class TemplateBody(BaseModel):
@@ -25,9 +27,24 @@ class TemplateBody(BaseModel):
 
     title: Annotated[str, Field(min_length=1, max_length=255)]
     description: Annotated[str, Field(max_length=2000)] = ""
-    channel: Literal["sms", "email", "portal"]
+    channel: Channel
     subject: Annotated[str, Field(max_length=1000)] = ""
     body: Annotated[str, Field(min_length=1, max_length=templates.MAX_SOURCE_LENGTH)]
+
+
+class Template(TemplateBody, Answer):
+    """A stored message template."""
+
+    id: Id
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateList(Page[Template]):
+    pass
+
+
+COLUMNS = ", ".join(Template.model_fields)
 
 
 def _checked(body: TemplateBody) -> TemplateBody:
@@ -47,8 +64,8 @@ async def list_templates(request: web.Request) -> web.Response:
     """``GET /templates``; filter ``channel``."""
     limit, offset = page(request)
     channel = request.query.get("channel")
-    if channel is not None and channel not in ("sms", "email", "portal"):
-        raise field_error("channel", "must be one of: sms, email, portal")
+    if channel is not None and channel not in CHANNELS:
+        raise field_error("channel", f"must be one of: {', '.join(CHANNELS)}")
     where, args = ("WHERE channel = $1", [channel]) if channel else ("", [])
     pool = pool_of(request)
     rows = await pool.fetch(
@@ -56,7 +73,9 @@ async def list_templates(request: web.Request) -> web.Response:
         *args,
     )
     total = await pool.fetchval(f"SELECT count(*) FROM templates {where}", *args)
-    return json_response({"items": [record_to_dict(r) for r in rows], "total": total})
+    return json_response(
+        TemplateList(items=[Template.model_validate(record_to_dict(r)) for r in rows], total=total)
+    )
 
 
 async def create(request: web.Request) -> web.Response:
@@ -71,7 +90,7 @@ async def create(request: web.Request) -> web.Response:
         body.subject,
         body.body,
     )
-    return json_response(record_to_dict(row), status=201)
+    return json_response(Template.model_validate(record_to_dict(row)), status=201)
 
 
 async def get(request: web.Request) -> web.Response:
@@ -81,7 +100,7 @@ async def get(request: web.Request) -> web.Response:
     )
     if row is None:
         raise Problem(404, f"no template with id {request.match_info['id']}")
-    return json_response(record_to_dict(row))
+    return json_response(Template.model_validate(record_to_dict(row)))
 
 
 async def update(request: web.Request) -> web.Response:
@@ -100,7 +119,7 @@ async def update(request: web.Request) -> web.Response:
     )
     if row is None:
         raise Problem(404, f"no template with id {template_id}")
-    return json_response(record_to_dict(row))
+    return json_response(Template.model_validate(record_to_dict(row)))
 
 
 async def delete(request: web.Request) -> web.Response:
@@ -116,13 +135,13 @@ async def delete(request: web.Request) -> web.Response:
 # templates have a partner of their own.
 ROUTES = tagged(
     "templates",
-    Route("GET", "/templates", list_templates, Rule(OPERATOR), "List templates", "TemplateList",
-          params=(*PAGE, Param("channel", enum(("sms", "email", "portal"))))),
+    Route("GET", "/templates", list_templates, Rule(OPERATOR), "List templates", TemplateList,
+          params=(*PAGE, Param("channel", enum(CHANNELS)))),
     Route("POST", "/templates", create, Rule(OPERATOR, Scope.PENDING), "Create a template",
-          "Template", 201, body=TemplateBody),
-    Route("GET", "/templates/{id}", get, Rule(OPERATOR), "One template", "Template"),
+          Template, 201, body=TemplateBody),
+    Route("GET", "/templates/{id}", get, Rule(OPERATOR), "One template", Template),
     Route("PUT", "/templates/{id}", update, Rule(OPERATOR, Scope.PENDING), "Replace a template",
-          "Template", body=TemplateBody),
+          Template, body=TemplateBody),
     Route("DELETE", "/templates/{id}", delete, Rule(OPERATOR, Scope.PENDING),
           "Delete a template", None, 204),
 )  # fmt: skip

@@ -20,12 +20,14 @@ import hmac
 import secrets
 import time
 from collections import OrderedDict
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign.access import Principal
+from services.campaign.http.answers import Answer, Page
 from services.campaign.http.params import PAGE
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import ADMIN, Role, Rule, Scope
@@ -38,7 +40,36 @@ TOKEN_PREFIX = "hrd_"
 PREFIX_SHOWN = len(TOKEN_PREFIX) + 6
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 4096
-VIEW_COLUMNS = "id, name, role, partner_id, prefix, created_at, last_used_at, revoked_at"
+
+
+class TokenView(Answer):
+    """An API token, without its secret."""
+
+    id: Id
+    name: str
+    role: Role
+    partner_id: Annotated[
+        Id | None, Field(description="set: the token sees only this partner's data")
+    ]
+    prefix: Annotated[str, Field(description="the token's first characters")]
+    created_at: datetime
+    last_used_at: Annotated[
+        datetime | None, Field(description="approximate (noted at most every few seconds)")
+    ]
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenView):
+    """A new API token; `token` is shown only in this answer."""
+
+    token: Annotated[str, Field(description="the secret: Authorization: Bearer …")]
+
+
+class TokenList(Page[TokenView]):
+    pass
+
+
+VIEW_COLUMNS = ", ".join(TokenView.model_fields)
 
 
 def token_hash(token: str) -> bytes:
@@ -130,7 +161,9 @@ async def create(request: web.Request) -> web.Response:
         token_hash(token),
         token[:PREFIX_SHOWN],
     )
-    return json_response({**record_to_dict(row), "token": token}, status=201)
+    return json_response(
+        TokenCreated.model_validate({**record_to_dict(row), "token": token}), status=201
+    )
 
 
 async def list_tokens(request: web.Request) -> web.Response:
@@ -141,7 +174,8 @@ async def list_tokens(request: web.Request) -> web.Response:
         f"SELECT {VIEW_COLUMNS} FROM api_tokens ORDER BY id LIMIT $1 OFFSET $2", limit, offset
     )
     total = await pool.fetchval("SELECT count(*) FROM api_tokens")
-    return json_response({"items": [record_to_dict(r) for r in rows], "total": total})
+    items = [TokenView.model_validate(record_to_dict(r)) for r in rows]
+    return json_response(TokenList(items=items, total=total))
 
 
 async def revoke(request: web.Request) -> web.Response:
@@ -165,66 +199,11 @@ _ADMIN = Rule(ADMIN, Scope.GLOBAL)
 ROUTES = tagged(
     "tokens",
     Route("POST", "/tokens", create, _ADMIN,
-          "Create an API token (its secret is shown only here)", "TokenCreated", 201,
+          "Create an API token (its secret is shown only here)", TokenCreated, 201,
           body=TokenRequest),
-    Route("GET", "/tokens", list_tokens, _ADMIN, "List API tokens (no secrets)", "TokenList",
+    Route("GET", "/tokens", list_tokens, _ADMIN, "List API tokens (no secrets)", TokenList,
           params=PAGE),
     Route("DELETE", "/tokens/{id}", revoke, _ADMIN, "Revoke a token", None, 204,
           description="Other API processes may accept it for up to"
           f" {CACHE_SECONDS:g} seconds more (token lookups are cached)."),
 )  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------------
-# Answer schemas for the OpenAPI document (openapi.py merges them into its components)
-# --------------------------------------------------------------------------------------------
-
-_DATE_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
-_ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def answer_schemas() -> dict[str, dict[str, Any]]:
-    """``TokenView``, ``TokenCreated`` and ``TokenList``."""
-    view: dict[str, Any] = {
-        "type": "object",
-        "description": "An API token, without its secret.",
-        "properties": {
-            "id": _ID,
-            "name": {"type": "string"},
-            "role": {"type": "string", "enum": ["admin", "operator", "viewer"]},
-            "partner_id": {
-                **_nullable(_ID),
-                "description": "set: the token sees only this partner's data",
-            },
-            "prefix": {"type": "string", "description": "the token's first characters"},
-            "created_at": _DATE_TIME,
-            "last_used_at": {
-                **_nullable(_DATE_TIME),
-                "description": "approximate (noted at most every few seconds)",
-            },
-            "revoked_at": _nullable(_DATE_TIME),
-        },
-    }
-    view["required"] = list(view["properties"])
-    created = {
-        **view,
-        "description": "A new API token; `token` is shown only in this answer.",
-        "properties": {
-            **view["properties"],
-            "token": {"type": "string", "description": "the secret: Authorization: Bearer …"},
-        },
-        "required": [*view["required"], "token"],
-    }
-    listed = {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/TokenView"}},
-            "total": {"type": "integer", "minimum": 0},
-        },
-        "required": ["items", "total"],
-    }
-    return {"TokenView": view, "TokenCreated": created, "TokenList": listed}

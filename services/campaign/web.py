@@ -11,6 +11,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 from aiohttp import web
+from pydantic import AnyUrl, BaseModel
 
 from services.campaign.problems import Problem, field_error
 from shared.db import Pool
@@ -48,6 +49,8 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, AnyUrl):
+        return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
@@ -56,8 +59,9 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_default, ensure_ascii=False)
 
 
-def json_response(value: Any, status: int = 200) -> web.Response:
-    """A JSON answer."""
+def json_response(answer: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
+    """A JSON answer: an answer model (or a plain document, the OpenAPI one)."""
+    value = answer.model_dump() if isinstance(answer, BaseModel) else answer
     return web.Response(
         status=status, text=dumps(value), content_type="application/json", charset="utf-8"
     )

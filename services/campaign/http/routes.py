@@ -60,7 +60,7 @@ class Route:
     handler: Handler
     rule: Rule
     summary: str
-    answer: str | None  # component schema of the success answer; None: no JSON schema
+    answer: type[BaseModel] | None  # the success answer's model; None: no JSON schema
     status: int = 200
     body: type[BaseModel] | None = None
     many: int = 0  # >0: the body is a JSON array of up to this many ``body``s
@@ -70,7 +70,7 @@ class Route:
     rate_limited: bool = False  # shares the per-token campaign budget (limits.py)
     media_type: str = JSON
     description: str = ""
-    extra: tuple[tuple[int, str, str], ...] = ()  # other answers: (status, schema, description)
+    extra: tuple[tuple[int, type[BaseModel], str], ...] = ()  # (status, model, description)
     multipart: bool = False  # the body is a multipart/form-data file upload
     tag: str = ""
     at_root: bool = False  # also served outside PREFIX (probes)
