@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from services.campaign.http.params import STRING
+from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import PUBLIC
-from services.campaign.problems import Problem, field_error
-from services.campaign.web import pool_of
+from services.campaign.http.web import pool_of
 from shared import config_store, delivery
 
 

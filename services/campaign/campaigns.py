@@ -9,14 +9,15 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import Field
 
-from services.campaign import access, campaign_repo, domain, repo
+from services.campaign import campaign_repo, domain, repo
 from services.campaign.campaign_answers import Campaign, Preview, TestQueued
 from services.campaign.compose import compose
+from services.campaign.http import access
 from services.campaign.http.params import LIMIT
+from services.campaign.http.problems import Problem, field_error, parse_body
 from services.campaign.http.routes import CAMPAIGN_BODY_BYTES, Param, Route, tagged
 from services.campaign.http.rules import OPERATOR, VIEWER, Rule, Scope
-from services.campaign.problems import Problem, field_error, parse_body
-from services.campaign.web import json_response, path_id, pool_of, query_int, state_of
+from services.campaign.http.web import json_response, path_id, pool_of, query_int, state_of
 from shared import config_store, ledger, phones, topology
 from shared.models import CampaignRequest
 from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob

@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from services.campaign import repo
-from services.campaign.problems import Problem, field_error
-from services.campaign.web import pool_of
+from services.campaign.http.problems import Problem, field_error
+from services.campaign.http.web import pool_of
 from shared import config_store, templates
 from shared.db import record_to_dict
 from shared.models import CampaignRequest, SmsConfig

@@ -7,10 +7,10 @@ from aiohttp import web
 from services.campaign import campaign_repo, domain, repo
 from services.campaign.campaign_answers import Campaign
 from services.campaign.campaigns import campaign_id_of
+from services.campaign.http.problems import Problem
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
-from services.campaign.problems import Problem
-from services.campaign.web import json_response, pool_of, state_of
+from services.campaign.http.web import json_response, pool_of, state_of
 from shared import topology
 from shared.schemas import ResolveCampaign
 

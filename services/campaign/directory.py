@@ -6,13 +6,14 @@ from datetime import datetime
 
 from aiohttp import web
 
-from services.campaign import access, repo
+from services.campaign import repo
+from services.campaign.http import access
 from services.campaign.http.answers import Answer, Page, UpsertResult
 from services.campaign.http.params import PAGE
+from services.campaign.http.problems import Problem, parse_array
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope, Subject
-from services.campaign.problems import Problem, parse_array
-from services.campaign.web import json_response, page, path_id, pool_of
+from services.campaign.http.web import json_response, page, path_id, pool_of
 
 MAX_BATCH = 10_000
 

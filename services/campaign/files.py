@@ -14,10 +14,10 @@ from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign.http.answers import Answer, UpsertResult
+from services.campaign.http.problems import Problem, field_error, parse_array
 from services.campaign.http.routes import BULK_BODY_BYTES, Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
-from services.campaign.problems import Problem, field_error, parse_array
-from services.campaign.web import json_response, pool_of
+from services.campaign.http.web import json_response, pool_of
 from shared.models import Id
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

@@ -9,10 +9,16 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.campaign.http.answers import Answer
+from services.campaign.http.problems import (
+    Problem,
+    field_error,
+    from_validation,
+    parse_body,
+    read_json,
+)
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
-from services.campaign.problems import Problem, field_error, from_validation, parse_body, read_json
-from services.campaign.web import json_response, pool_of, state_of
+from services.campaign.http.web import json_response, pool_of, state_of
 from shared import config_store, ledger, phones, secrets, sms_client
 from shared.models import CompanyInfo, EmailConfig, Id, SmsConfig
 from shared.schemas import Outcome, OutcomeStatus

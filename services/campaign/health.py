@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from services.campaign.http.answers import Answer
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import PUBLIC
-from services.campaign.web import json_response, state_of
+from services.campaign.http.web import json_response, state_of
 from shared import config_store
 
 # Read from the database at each scrape, so every process's work is counted once and the

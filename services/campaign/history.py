@@ -7,15 +7,16 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from services.campaign import access, campaign_repo, domain
+from services.campaign import campaign_repo, domain
 from services.campaign.campaign_answers import CampaignList, RecipientList, RecipientMessage
 from services.campaign.campaigns import campaign_id_of
+from services.campaign.http import access
 from services.campaign.http.params import FROM, PAGE, TO, enum
+from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import VIEWER, Rule, Scope
+from services.campaign.http.web import json_response, page, path_id, pool_of, state_of
 from services.campaign.logs import when
-from services.campaign.problems import Problem, field_error
-from services.campaign.web import json_response, page, path_id, pool_of, state_of
 from shared.periods import PERIODS, period_range
 from shared.vocabulary import CAMPAIGN_STATUSES, MESSAGE_STATUSES
 

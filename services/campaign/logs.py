@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field
 
-from services.campaign import access
+from services.campaign.http import access
 from services.campaign.http.answers import Answer, NonNegative, Page
 from services.campaign.http.params import FROM, ID, PAGE, TO, enum
+from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import ADMIN, VIEWER, Rule, Scope
-from services.campaign.problems import Problem, field_error
-from services.campaign.web import json_response, page, path_id, pool_of, query_int
+from services.campaign.http.web import json_response, page, path_id, pool_of, query_int
 from shared.models import Id
 from shared.vocabulary import (
     MESSAGE_STATUSES,

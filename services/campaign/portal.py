@@ -8,10 +8,10 @@ from aiohttp import web
 
 from services.campaign.http.answers import Answer, Page
 from services.campaign.http.params import PAGE
+from services.campaign.http.problems import Problem
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
-from services.campaign.problems import Problem
-from services.campaign.web import json_response, page, path_id, pool_of
+from services.campaign.http.web import json_response, page, path_id, pool_of
 from shared.db import record_to_dict
 from shared.models import Id
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign.http.answers import Answer, Page
 from services.campaign.http.params import PAGE, enum
+from services.campaign.http.problems import Problem, field_error, parse_body
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
-from services.campaign.problems import Problem, field_error, parse_body
-from services.campaign.web import json_response, page, path_id, pool_of
+from services.campaign.http.web import json_response, page, path_id, pool_of
 from shared import templates
 from shared.db import record_to_dict
 from shared.models import Id

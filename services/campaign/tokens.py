@@ -26,13 +26,13 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign.access import Principal
+from services.campaign.http.access import Principal
 from services.campaign.http.answers import Answer, Page
 from services.campaign.http.params import PAGE
+from services.campaign.http.problems import Problem, parse_body
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import ADMIN, Role, Rule, Scope
-from services.campaign.problems import Problem, parse_body
-from services.campaign.web import json_response, page, pool_of
+from services.campaign.http.web import json_response, page, pool_of
 from shared.db import Pool, record_to_dict
 from shared.models import Id
 

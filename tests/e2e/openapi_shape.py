@@ -94,8 +94,8 @@ def shape(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    from services.campaign import openapi
-    from services.campaign.app import ROUTES
+    from services.campaign.http import openapi
+    from services.campaign.http.app import ROUTES
 
     document = openapi.document(ROUTES)
     SNAPSHOT.write_text(json.dumps(shape(document), indent=1, sort_keys=True) + "\n")

@@ -16,7 +16,7 @@ import pytest
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
-from services.campaign.app import ROUTES
+from services.campaign.http.app import ROUTES
 from services.campaign.http.rules import Scope
 from tests.conftest import Isolated
 

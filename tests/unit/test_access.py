@@ -16,14 +16,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr, ValidationError
 
-from services.campaign import access, auth, limits, tokens
-from services.campaign.access import Principal
-from services.campaign.app import ROUTES, create_app
-from services.campaign.http import routes, rules
+from services.campaign import tokens
+from services.campaign.http import access, auth, limits, routes, rules
+from services.campaign.http import repo as http_repo
+from services.campaign.http.access import Principal
+from services.campaign.http.app import ROUTES, create_app
+from services.campaign.http.problems import Handler, Problem
 from services.campaign.http.routes import PREFIX, Route
 from services.campaign.http.rules import PUBLIC, ROLES, Rule, Scope
-from services.campaign.problems import Handler, Problem
-from services.campaign.web import State
+from services.campaign.http.web import State
 from shared.db import Pool
 from shared.models import Filters
 from shared.settings import Settings
@@ -172,7 +173,7 @@ def test_policy(key: tuple[str, str]) -> None:
 def test_every_path_subject_has_an_owner_query() -> None:
     for rule in RULES.values():
         if rule.scope is Scope.PATH:
-            assert rule.subject in access._OWNER_SQL
+            assert rule.subject in http_repo.OWNER_SQL
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
         return OWNERS.get(object_id, (False, None))
 
     monkeypatch.setattr(tokens, "lookup", lookup)
-    monkeypatch.setattr(access, "owner", owner)
+    monkeypatch.setattr(http_repo, "owner", owner)
     yield looked_up
 
 
@@ -384,7 +385,7 @@ class _FakeRequest(dict[str, Any]):
 
     @property
     def app(self) -> dict[Any, Any]:
-        from services.campaign.web import STATE
+        from services.campaign.http.web import STATE
 
         return {
             STATE: State(cast(Settings, None), cast(Pool, None), cast(Any, None), cast(Any, None))

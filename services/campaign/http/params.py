@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.campaign.http.routes import Param, Schema
-from services.campaign.web import MAX_PAGE
+from services.campaign.http.web import MAX_PAGE
 
 ID: Schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 STRING: Schema = {"type": "string"}

@@ -13,7 +13,7 @@ from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 from aiohttp import web
 from pydantic import AnyUrl, BaseModel
 
-from services.campaign.problems import Problem, field_error
+from services.campaign.http.problems import Problem, field_error
 from shared.db import Pool
 from shared.settings import Settings
 

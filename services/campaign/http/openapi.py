@@ -16,9 +16,8 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from services.campaign import problems
-from services.campaign import web as helpers
-from services.campaign.http import routes
+from services.campaign.http import problems, routes
+from services.campaign.http import web as helpers
 from services.campaign.http.answers import ProblemDetails
 from services.campaign.http.params import ID
 from services.campaign.http.routes import JSON, PREFIX, Route, Schema, tagged

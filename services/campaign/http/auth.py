@@ -19,9 +19,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from services.campaign import tokens
-from services.campaign.access import PRINCIPAL, Principal
 from services.campaign.http import routes
-from services.campaign.problems import Handler, Problem
+from services.campaign.http.access import PRINCIPAL, Principal
+from services.campaign.http.problems import Handler, Problem
 
 BOOTSTRAP = Principal(token_id=None, role="admin", name="HERALD_API_TOKEN")
 INSECURE_DEV = Principal(token_id=None, role="admin", name="HERALD_INSECURE_DEV")

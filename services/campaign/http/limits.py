@@ -19,18 +19,14 @@ deployment that runs N API processes, and forget everything on a restart.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from services.campaign.access import Principal, principal_of
-from services.campaign.http import routes
-from services.campaign.problems import Handler, Problem
-from services.campaign.web import pool_of
-from shared.db import Pool
-
-PERIOD = timedelta(minutes=1)
+from services.campaign.http import repo, routes
+from services.campaign.http.access import Principal, principal_of
+from services.campaign.http.problems import Handler, Problem
+from services.campaign.http.web import pool_of
 
 
 def bucket(principal: Principal | None) -> str:
@@ -38,36 +34,6 @@ def bucket(principal: Principal | None) -> str:
     if principal is None or principal.token_id is None:
         return "api-token:bootstrap"
     return f"api-token:{principal.token_id}"
-
-
-async def take(pool: Pool, name: str, rate: float) -> float:
-    """Take one request from ``name``'s budget: 0 if allowed, else the seconds to wait.
-
-    GCRA: the row holds the theoretical arrival time (tat) of the next request; a request is
-    allowed while it does not push tat more than one period ahead of now.
-    """
-    interval = PERIOD / rate
-    allowed = await pool.fetchval(
-        """
-        INSERT INTO rate_limits AS r (name, tat) VALUES ($1, now() + $2::interval)
-        ON CONFLICT (name) DO UPDATE SET tat = greatest(r.tat, now()) + $2::interval
-            WHERE greatest(r.tat, now()) + $2::interval <= now() + $3::interval
-        RETURNING true
-        """,
-        name,
-        interval,
-        PERIOD,
-    )
-    if allowed:
-        return 0.0
-    wait = await pool.fetchval(
-        "SELECT extract(epoch FROM tat + $2::interval - $3::interval - now())::float8"
-        " FROM rate_limits WHERE name = $1",
-        name,
-        interval,
-        PERIOD,
-    )
-    return max(float(wait or 0.0), 0.001)
 
 
 def middleware(per_minute: float) -> Middleware:
@@ -82,7 +48,7 @@ def middleware(per_minute: float) -> Middleware:
         if length is not None and length > cap:
             raise Problem(413, f"request body of {length} bytes; this route takes {cap} at most")
         if route is not None and route.rate_limited and per_minute > 0:
-            wait = await take(pool_of(request), bucket(principal_of(request)), per_minute)
+            wait = await repo.take(pool_of(request), bucket(principal_of(request)), per_minute)
             if wait > 0:
                 seconds = math.ceil(wait)
                 raise Problem(

@@ -8,8 +8,6 @@ import contextlib
 from aiohttp import web
 
 from services.campaign import (
-    access,
-    auth,
     callbacks,
     campaigns,
     controls,
@@ -18,18 +16,15 @@ from services.campaign import (
     gateway_config,
     health,
     history,
-    limits,
     logs,
-    openapi,
     outbox,
     portal,
-    problems,
     templates_api,
     tokens,
 )
-from services.campaign.http import routes
+from services.campaign.http import access, auth, limits, openapi, problems, routes
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
-from services.campaign.web import STATE, State
+from services.campaign.http.web import STATE, State
 from shared import amqp, db, service
 from shared.settings import Settings
 

@@ -16,11 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from services.campaign.http import routes
-from services.campaign.http.rules import ROLES, Role, Rule, Scope, Subject
-from services.campaign.problems import Handler, Problem
-from services.campaign.web import pool_of
-from shared.db import Pool
+from services.campaign.http import repo, routes
+from services.campaign.http.problems import Handler, Problem
+from services.campaign.http.rules import ROLES, Role, Rule, Scope
+from services.campaign.http.web import pool_of
 from shared.models import Filters
 
 
@@ -72,27 +71,6 @@ def authorize(route: routes.Route, principal: Principal | None) -> Rule:
     return rule
 
 
-_OWNER_SQL: dict[Subject, str] = {
-    "customer": "SELECT partner_id FROM people WHERE kind = 'customer' AND id = $1",
-    "lead": "SELECT partner_id FROM people WHERE kind = 'lead' AND id = $1",
-    "campaign": "SELECT partner_id FROM campaigns WHERE id = $1",
-    # A message belongs to its campaign's partner, or (without one) to its person's.
-    **{
-        channel: "SELECT coalesce(c.partner_id, p.partner_id) FROM messages m"
-        " LEFT JOIN campaigns c ON c.id = m.campaign_id"
-        " LEFT JOIN people p ON p.kind = m.recipient_kind AND p.id = m.customer_id"
-        f" WHERE m.id = $1 AND m.channel = '{channel}'"
-        for channel in ("sms", "email")
-    },
-}
-
-
-async def owner(pool: Pool, subject: Subject, object_id: int) -> tuple[bool, int | None]:
-    """Whether the object exists, and the partner it belongs to (None: no partner)."""
-    rows = await pool.fetch(_OWNER_SQL[subject], object_id)
-    return (True, rows[0][0]) if rows else (False, None)
-
-
 async def check_subject(request: web.Request, rule: Rule, principal: Principal) -> None:
     """403 when the object the path names belongs to another partner (or to none).
 
@@ -103,7 +81,7 @@ async def check_subject(request: web.Request, rule: Rule, principal: Principal) 
     raw = request.match_info.get("id", "")
     if not raw.isdigit() or not 0 < int(raw) < 2**63:
         return
-    exists, partner = await owner(pool_of(request), rule.subject, int(raw))
+    exists, partner = await repo.owner(pool_of(request), rule.subject, int(raw))
     if exists and partner != principal.partner_id:
         raise forbidden(f"{rule.subject} {raw} is outside partner {principal.partner_id}")
 
