@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import Field
 
-from services.campaign import campaign_repo, domain, repo
+from services.campaign import campaign_repo, domain
 from services.campaign.campaign_answers import Campaign, Preview, TestQueued
 from services.campaign.compose import compose
 from services.campaign.http import access
@@ -18,6 +18,7 @@ from services.campaign.http.problems import Problem, field_error, parse_body
 from services.campaign.http.routes import CAMPAIGN_BODY_BYTES, Param, Route, tagged
 from services.campaign.http.rules import OPERATOR, VIEWER, Rule, Scope
 from services.campaign.http.web import json_response, path_id, pool_of, query_int, state_of
+from services.campaign.outbox import repo as outbox_repo
 from shared import config_store, ledger, phones, topology
 from shared.models import CampaignRequest
 from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob
@@ -118,7 +119,7 @@ async def send_test(request: web.Request) -> web.Response:
             )
         else:
             job = DeliveryJob(message_id=message_id, channel="email", to=to, expires_at=expires_at)
-        await repo.add_outbox(conn, lane.routing_key, job.model_dump_json().encode())
+        await outbox_repo.add_outbox(conn, lane.routing_key, job.model_dump_json().encode())
     state_of(request).outbox_wakeup.set()
     return json_response(
         TestQueued(message_id=message_id, to=to, message=composed.rendered), status=202
@@ -153,7 +154,7 @@ async def create(request: web.Request) -> web.Response:
         if row is not None:
             # Same transaction as the campaign: committed together or not at all.
             event = ResolveCampaign(campaign_id=row["id"]).model_dump_json().encode()
-            await repo.add_outbox(conn, topology.RK_RESOLVE, event)
+            await outbox_repo.add_outbox(conn, topology.RK_RESOLVE, event)
     if row is None:  # lost an idempotency race to a concurrent identical request
         existing = await campaign_repo.find_by_idempotency_key(pool, key or "")
         assert existing is not None

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.campaign import repo
+from services.campaign.directory import repo as directory_repo
 from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.web import pool_of
 from shared import config_store, templates
@@ -102,7 +102,7 @@ async def compose(request: web.Request, body: CampaignRequest, page_size: int) -
     source, where, subject_source = await message_source(request, body)
     config = await channel_config(request, body)
     attachments = await attachments_of(request, body)
-    total, people = await repo.matching_people(
+    total, people = await directory_repo.matching_people(
         pool_of(request), body.recipient_type, body.filters, max(page_size, CHECKED_RECIPIENTS)
     )
     variables = await context(request, body)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.campaign import campaign_repo, domain, repo
+from services.campaign import campaign_repo, domain
 from services.campaign.campaign_answers import Campaign
 from services.campaign.campaigns import campaign_id_of
 from services.campaign.http.problems import Problem
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
 from services.campaign.http.web import json_response, pool_of, state_of
+from services.campaign.outbox import repo as outbox_repo
 from shared import topology
 from shared.schemas import ResolveCampaign
 
@@ -74,7 +75,7 @@ async def resume(request: web.Request) -> web.Response:
         if previous != "paused":
             raise Problem(409, f"campaign {campaign_id} is {previous}, not paused")
         event = ResolveCampaign(campaign_id=campaign_id, republish=True)
-        await repo.add_outbox(conn, topology.RK_RESOLVE, event.model_dump_json().encode())
+        await outbox_repo.add_outbox(conn, topology.RK_RESOLVE, event.model_dump_json().encode())
         await campaign_repo.close_if_done(conn, campaign_id)
     state_of(request).outbox_wakeup.set()
     return await _answer(request, campaign_id)

@@ -17,8 +17,8 @@ from aio_pika.abc import (
 )
 
 from services.campaign import domain as campaign_domain
-from services.campaign import repo as directory_repo
 from services.campaign.campaign_repo import insert_campaign
+from services.campaign.directory import repo as directory_repo
 from shared import amqp, config_store
 from shared.db import Pool, record_to_dict
 from shared.models import CampaignRequest, Filters, Person, SmsConfig

@@ -11,20 +11,20 @@ from services.campaign import (
     callbacks,
     campaigns,
     controls,
-    directory,
     files,
     gateway_config,
     health,
     history,
     logs,
-    outbox,
     portal,
     templates_api,
     tokens,
 )
+from services.campaign.directory import handlers as directory
 from services.campaign.http import access, auth, limits, openapi, problems, routes
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
 from services.campaign.http.web import STATE, State
+from services.campaign.outbox import relay as outbox
 from shared import amqp, db, service
 from shared.settings import Settings
 

@@ -1,11 +1,11 @@
-"""SQL of the directory and the outbox. Values always travel as parameters."""
+"""SQL of the directory: customers and leads. Values always travel as parameters."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from shared.db import Connection, Pool, record_to_dict
+from shared.db import Pool, record_to_dict
 from shared.filters import count_query, where_clause
 from shared.models import PERSON_FIELDS, Filters, Person, RecipientType
 
@@ -103,22 +103,3 @@ async def matching_people(
         *args,
     )
     return total, [record_to_dict(r) for r in rows]
-
-
-async def add_outbox(conn: Connection, routing_key: str, body: bytes) -> None:
-    """Queue an event for the broker, inside the caller's transaction."""
-    await conn.execute("INSERT INTO outbox (routing_key, body) VALUES ($1, $2)", routing_key, body)
-
-
-async def take_outbox(conn: Connection, limit: int) -> list[tuple[int, str, bytes]]:
-    """Lock up to ``limit`` pending events (skipping those another relay holds)."""
-    rows = await conn.fetch(
-        "SELECT id, routing_key, body FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        limit,
-    )
-    return [(r["id"], r["routing_key"], r["body"]) for r in rows]
-
-
-async def delete_outbox(conn: Connection, ids: list[int]) -> None:
-    """Forget events the broker has confirmed."""
-    await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)

@@ -8,7 +8,7 @@ import logging
 
 from aio_pika.abc import AbstractExchange
 
-from services.campaign import repo
+from services.campaign.outbox import repo
 from shared.amqp import persistent_message
 from shared.db import Pool
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from services.campaign import repo
+from services.campaign.directory import repo
 from services.campaign.http import access
 from services.campaign.http.answers import Answer, Page, UpsertResult
 from services.campaign.http.params import PAGE
