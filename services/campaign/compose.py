@@ -10,6 +10,7 @@ from aiohttp import web
 from services.campaign.directory import repo as directory_repo
 from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.web import pool_of
+from services.campaign.templates import repo as templates_repo
 from shared import config_store, templates
 from shared.db import record_to_dict
 from shared.models import CampaignRequest, SmsConfig
@@ -40,13 +41,11 @@ async def message_source(request: web.Request, body: CampaignRequest) -> tuple[s
     if body.message and body.message.strip():
         source, where = body.message, "message"
     else:
-        template = await pool_of(request).fetchrow(
-            "SELECT body, subject FROM templates WHERE id = $1", body.template_id
-        )
+        template = await templates_repo.source(pool_of(request), body.template_id)
         if template is None:
             raise field_error("template_id", f"no template with id {body.template_id}")
-        source, where = template["body"], "template_id"
-        subject = subject or template["subject"]
+        (source, stored_subject), where = template, "template_id"
+        subject = subject or stored_subject
     for text, name in ((source, where), (subject, "subject")):
         try:
             templates.check(text)

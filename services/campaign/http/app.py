@@ -17,7 +17,6 @@ from services.campaign import (
     history,
     logs,
     portal,
-    templates_api,
     tokens,
 )
 from services.campaign.directory import handlers as directory
@@ -25,6 +24,7 @@ from services.campaign.http import access, auth, limits, openapi, problems, rout
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
 from services.campaign.http.web import STATE, State
 from services.campaign.outbox import relay as outbox
+from services.campaign.templates import handlers as templates
 from shared import amqp, db, service
 from shared.settings import Settings
 
@@ -34,7 +34,7 @@ ROUTES: tuple[Route, ...] = (
     *campaigns.ROUTES,
     *history.ROUTES,
     *controls.ROUTES,
-    *templates_api.ROUTES,
+    *templates.ROUTES,
     *gateway_config.ROUTES,
     *logs.ROUTES,
     *files.ROUTES,
