@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -14,7 +14,7 @@ from services.campaign.http.params import FROM, ID, PAGE, TO, enum
 from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import ADMIN, VIEWER, Rule, Scope
-from services.campaign.http.web import json_response, page, path_id, pool_of, query_int
+from services.campaign.http.web import json_response, page, path_id, pool_of, query_int, query_time
 from shared.models import Id
 from shared.vocabulary import (
     MESSAGE_STATUSES,
@@ -82,26 +82,6 @@ LOG_COLUMNS = ", ".join(SmsLogEntry.model_fields)
 DETAIL_COLUMNS = ", ".join(SmsLogDetail.model_fields)
 
 
-def when(request: web.Request, name: str) -> datetime | None:
-    """An ISO 8601 date-time query parameter (with a zone), or None."""
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise field_error(name, "must be an ISO 8601 date or date-time") from None
-    if value.tzinfo is None:
-        raise field_error(name, "must carry a time zone (e.g. 2026-11-25T00:00:00Z)")
-    try:
-        in_utc = value.astimezone(UTC)
-    except OverflowError:
-        raise field_error(name, "out of range") from None
-    if not 1970 <= in_utc.year <= 9000:
-        raise field_error(name, "must be between the years 1970 and 9000")
-    return value
-
-
 def _conditions(request: web.Request, channel: str) -> tuple[str, list[Any]]:
     conditions, args = ["channel = $1"], [channel]
 
@@ -109,9 +89,9 @@ def _conditions(request: web.Request, channel: str) -> tuple[str, list[Any]]:
         args.append(value)
         conditions.append(sql.format(f"${len(args)}"))
 
-    if (since := when(request, "from")) is not None:
+    if (since := query_time(request, "from")) is not None:
         add("added_at >= {}", since)
-    if (until := when(request, "to")) is not None:
+    if (until := query_time(request, "to")) is not None:
         add("added_at < {}", until)
     if kind := request.query.get("type"):
         if kind not in MESSAGE_TYPES:

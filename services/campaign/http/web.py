@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -86,6 +86,26 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
         raise field_error(name, "must be an integer") from None
     if not low <= value <= high:
         raise field_error(name, f"must be between {low} and {high}")
+    return value
+
+
+def query_time(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 date-time query parameter (with a zone), or None."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise field_error(name, "must be an ISO 8601 date or date-time") from None
+    if value.tzinfo is None:
+        raise field_error(name, "must carry a time zone (e.g. 2026-11-25T00:00:00Z)")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise field_error(name, "out of range") from None
+    if not 1970 <= in_utc.year <= 9000:
+        raise field_error(name, "must be between the years 1970 and 9000")
     return value
 
 

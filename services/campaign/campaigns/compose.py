@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.campaign.campaigns import domain
 from services.campaign.directory import repo as directory_repo
 from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.web import pool_of
@@ -14,7 +15,6 @@ from services.campaign.templates import repo as templates_repo
 from shared import config_store, templates
 from shared.db import record_to_dict
 from shared.models import CampaignRequest, SmsConfig
-from shared.sms import segment
 
 # Recipients rendered (and checked for length) before a campaign is accepted; the resolver
 # checks every other one and logs an error row for any that would be too long.
@@ -105,32 +105,33 @@ async def compose(request: web.Request, body: CampaignRequest, page_size: int) -
         pool_of(request), body.recipient_type, body.filters, max(page_size, CHECKED_RECIPIENTS)
     )
     variables = await context(request, body)
-    html = body.send_to != "sms"
-    rendered: str | None = None
-    subject: str | None = None
-    too_long: list[str] = []
-    for person in people[:CHECKED_RECIPIENTS]:
-        values = {**variables, "customer": templates.person_context(person)}
-        try:
-            text = templates.render(source, values, html=html)
-            title = templates.render(subject_source, values)
-        except templates.TemplateProblem as exc:
-            raise field_error(where, f"{exc} (for recipient {person['id']})") from None
-        if rendered is None:
-            rendered, subject = text, title
-        if config is not None and not templates.is_ignored(text):
-            parts = segment(text).parts
-            if parts > config.max_parts:
-                too_long.append(f"recipient {person['id']} needs {parts} parts")
-    if too_long:
+    try:
+        rendering = domain.render_for(
+            people[:CHECKED_RECIPIENTS],
+            source,
+            subject_source,
+            variables,
+            html=body.send_to != "sms",
+            max_parts=config.max_parts if config is not None else None,
+        )
+    except domain.RecipientProblem as exc:
+        raise field_error(where, str(exc)) from None
+    if rendering.too_long:
         assert config is not None
         raise Problem(
             422,
             f"the message is longer than max_parts={config.max_parts} SMS parts for "
-            + ", ".join(too_long[:10]),
-            errors=[{"field": where, "message": m} for m in too_long],
+            + ", ".join(rendering.too_long[:10]),
+            errors=[{"field": where, "message": m} for m in rendering.too_long],
             kind="message-too-long",
         )
     return Composed(
-        source, subject_source, total, people[:page_size], rendered, subject, config, attachments
+        source,
+        subject_source,
+        total,
+        people[:page_size],
+        rendering.text,
+        rendering.subject,
+        config,
+        attachments,
     )

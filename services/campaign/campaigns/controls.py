@@ -1,25 +1,29 @@
-"""The operator's controls over a campaign: cancel, remove, pause, resume."""
+"""The operator's controls over a campaign: cancel, remove, pause, resume.
+
+Which status each may start from is the campaign state machine of ``shared/vocabulary.py``
+(``CAMPAIGN_MOVES``); pausing a paused campaign and removing a removed one change nothing.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from services.campaign import campaign_repo, domain
-from services.campaign.campaign_answers import Campaign
-from services.campaign.campaigns import campaign_id_of
+from services.campaign.campaigns import domain, repo
+from services.campaign.campaigns.answers import Campaign
+from services.campaign.campaigns.create import campaign_id_of
 from services.campaign.http.problems import Problem
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
 from services.campaign.http.web import json_response, pool_of, state_of
 from services.campaign.outbox import repo as outbox_repo
 from shared import topology
+from shared.db import Connection
 from shared.schemas import ResolveCampaign
-
-FINISHED = ("sent", "sent_with_error", "cancelled", "removed")
+from shared.vocabulary import CampaignStatus, may
 
 
 async def _answer(request: web.Request, campaign_id: int) -> web.Response:
-    campaign = await campaign_repo.get_campaign(pool_of(request), campaign_id)
+    campaign = await repo.get_campaign(pool_of(request), campaign_id)
     assert campaign is not None
     return json_response(domain.campaign_view(campaign))
 
@@ -28,16 +32,21 @@ def _missing(campaign_id: int) -> Problem:
     return Problem(404, f"no campaign with id {campaign_id}")
 
 
+async def _locked_status(conn: Connection, campaign_id: int) -> CampaignStatus:
+    status = await repo.lock_status(conn, campaign_id)
+    if status is None:
+        raise _missing(campaign_id)
+    return status
+
+
 async def cancel(request: web.Request) -> web.Response:
     """``POST /campaigns/{id}/cancel``: nothing not yet handed to the gateway goes out."""
     campaign_id = campaign_id_of(request)
     async with pool_of(request).acquire() as conn, conn.transaction():
-        status = await conn.fetchval("SELECT status FROM campaigns WHERE id = $1", campaign_id)
-        if status is None:
-            raise _missing(campaign_id)
-        if status in FINISHED:
+        status = await _locked_status(conn, campaign_id)
+        if not may("cancel", status):
             raise Problem(409, f"campaign {campaign_id} is already {status}", kind="conflict")
-        await campaign_repo.cancel(conn, campaign_id, remove=False)
+        await repo.cancel(conn, campaign_id, remove=False)
     return await _answer(request, campaign_id)
 
 
@@ -45,7 +54,7 @@ async def remove(request: web.Request) -> web.Response:
     """``DELETE /campaigns/{id}``: mark it removed (stopping it if it still runs)."""
     campaign_id = campaign_id_of(request)
     async with pool_of(request).acquire() as conn, conn.transaction():
-        previous = await campaign_repo.cancel(conn, campaign_id, remove=True)
+        previous = await repo.cancel(conn, campaign_id, remove=True)
     if previous is None:
         raise _missing(campaign_id)
     return await _answer(request, campaign_id)
@@ -55,13 +64,11 @@ async def pause(request: web.Request) -> web.Response:
     """``POST /campaigns/{id}/pause``: senders hold its messages until it is resumed."""
     campaign_id = campaign_id_of(request)
     async with pool_of(request).acquire() as conn, conn.transaction():
-        previous = await campaign_repo.set_status(conn, campaign_id, "processing", "paused")
-        if previous is None:
-            raise _missing(campaign_id)
-        if previous == "new":
-            previous = await campaign_repo.set_status(conn, campaign_id, "new", "paused")
-        if previous not in ("processing", "new", "paused"):
-            raise Problem(409, f"campaign {campaign_id} is {previous}: cannot pause")
+        status = await _locked_status(conn, campaign_id)
+        if status != "paused":
+            if not may("pause", status):
+                raise Problem(409, f"campaign {campaign_id} is {status}: cannot pause")
+            await repo.set_status(conn, campaign_id, "paused")
     return await _answer(request, campaign_id)
 
 
@@ -69,14 +76,13 @@ async def resume(request: web.Request) -> web.Response:
     """``POST /campaigns/{id}/resume``: publish its held messages again and go on."""
     campaign_id = campaign_id_of(request)
     async with pool_of(request).acquire() as conn, conn.transaction():
-        previous = await campaign_repo.set_status(conn, campaign_id, "paused", "processing")
-        if previous is None:
-            raise _missing(campaign_id)
-        if previous != "paused":
-            raise Problem(409, f"campaign {campaign_id} is {previous}, not paused")
+        status = await _locked_status(conn, campaign_id)
+        if not may("resume", status):
+            raise Problem(409, f"campaign {campaign_id} is {status}, not paused")
+        await repo.set_status(conn, campaign_id, "processing")
         event = ResolveCampaign(campaign_id=campaign_id, republish=True)
         await outbox_repo.add_outbox(conn, topology.RK_RESOLVE, event.model_dump_json().encode())
-        await campaign_repo.close_if_done(conn, campaign_id)
+        await repo.close_if_done(conn, campaign_id)
     state_of(request).outbox_wakeup.set()
     return await _answer(request, campaign_id)
 

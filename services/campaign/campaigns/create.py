@@ -9,9 +9,9 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import Field
 
-from services.campaign import campaign_repo, domain
-from services.campaign.campaign_answers import Campaign, Preview, TestQueued
-from services.campaign.compose import compose
+from services.campaign.campaigns import domain, repo
+from services.campaign.campaigns.answers import Campaign, Preview, TestQueued
+from services.campaign.campaigns.compose import compose
 from services.campaign.http import access
 from services.campaign.http.params import LIMIT
 from services.campaign.http.problems import Problem, field_error, parse_body
@@ -138,12 +138,12 @@ async def create(request: web.Request) -> web.Response:
     fingerprint = domain.request_hash(data)
     pool = pool_of(request)
     if key is not None:
-        existing = await campaign_repo.find_by_idempotency_key(pool, key)
+        existing = await repo.find_by_idempotency_key(pool, key)
         if existing is not None:
             return await _replay(request, existing, fingerprint)
     composed = await compose(request, body, 0)
     async with pool.acquire() as conn, conn.transaction():
-        row = await campaign_repo.insert_campaign(
+        row = await repo.insert_campaign(
             conn,
             request={**data, "subject": composed.subject_source},
             message=composed.source,
@@ -156,7 +156,7 @@ async def create(request: web.Request) -> web.Response:
             event = ResolveCampaign(campaign_id=row["id"]).model_dump_json().encode()
             await outbox_repo.add_outbox(conn, topology.RK_RESOLVE, event)
     if row is None:  # lost an idempotency race to a concurrent identical request
-        existing = await campaign_repo.find_by_idempotency_key(pool, key or "")
+        existing = await repo.find_by_idempotency_key(pool, key or "")
         assert existing is not None
         return await _replay(request, existing, fingerprint)
     state_of(request).outbox_wakeup.set()
@@ -175,14 +175,14 @@ async def _replay(
         raise field_error(
             "Idempotency-Key", "this key was already used with a different request body"
         )
-    campaign = await campaign_repo.get_campaign(pool_of(request), int(str(existing["id"])))
+    campaign = await repo.get_campaign(pool_of(request), int(str(existing["id"])))
     assert campaign is not None
     return json_response(domain.campaign_view(campaign), status=202)
 
 
 async def get(request: web.Request) -> web.Response:
     """``GET /campaigns/{id}`` with counts of messages per status."""
-    campaign = await campaign_repo.get_campaign(pool_of(request), campaign_id_of(request))
+    campaign = await repo.get_campaign(pool_of(request), campaign_id_of(request))
     if campaign is None:
         raise Problem(404, f"no campaign with id {request.match_info['id']}")
     return json_response(domain.campaign_view(campaign))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from shared import ledger
 from shared.db import Connection, Pool, record_to_dict
+from shared.vocabulary import CampaignStatus
 
 CAMPAIGN_COLUMNS = (
     "id, recipient_type, filters, send_to, subject, message, template_id, status, created_at,"
@@ -181,16 +182,19 @@ async def cancel(conn: Connection, campaign_id: int, *, remove: bool) -> str | N
     return str(previous)
 
 
-async def set_status(conn: Connection, campaign_id: int, expected: str, new: str) -> str | None:
-    """Move a campaign from ``expected`` to ``new``; returns the status it had."""
-    previous = await conn.fetchval(
+async def lock_status(conn: Connection, campaign_id: int) -> CampaignStatus | None:
+    """A campaign's status, locked until the caller's transaction ends; None: no campaign."""
+    status = await conn.fetchval(
         "SELECT status FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id
     )
-    if previous == expected:
-        await conn.execute(
-            "UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1", campaign_id, new
-        )
-    return str(previous) if previous is not None else None
+    return cast(CampaignStatus, status) if status is not None else None
+
+
+async def set_status(conn: Connection, campaign_id: int, status: CampaignStatus) -> None:
+    """Give a campaign (locked with :func:`lock_status`) a new status."""
+    await conn.execute(
+        "UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1", campaign_id, status
+    )
 
 
 async def close_if_done(conn: Connection, campaign_id: int) -> None:

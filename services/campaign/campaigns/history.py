@@ -7,16 +7,15 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from services.campaign import campaign_repo, domain
-from services.campaign.campaign_answers import CampaignList, RecipientList, RecipientMessage
-from services.campaign.campaigns import campaign_id_of
+from services.campaign.campaigns import domain, repo
+from services.campaign.campaigns.answers import CampaignList, RecipientList, RecipientMessage
+from services.campaign.campaigns.create import campaign_id_of
 from services.campaign.http import access
 from services.campaign.http.params import FROM, PAGE, TO, enum
 from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import VIEWER, Rule, Scope
-from services.campaign.http.web import json_response, page, path_id, pool_of, state_of
-from services.campaign.logs import when
+from services.campaign.http.web import json_response, page, path_id, pool_of, query_time, state_of
 from shared.periods import PERIODS, period_range
 from shared.vocabulary import CAMPAIGN_STATUSES, MESSAGE_STATUSES
 
@@ -28,7 +27,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
     if status is not None and status not in CAMPAIGN_STATUSES:
         raise field_error("status", f"must be one of: {', '.join(CAMPAIGN_STATUSES)}")
     period = request.query.get("period") or None
-    start, end = when(request, "from"), when(request, "to")
+    start, end = query_time(request, "from"), query_time(request, "to")
     if period is not None:
         if period not in PERIODS:
             raise field_error("period", f"must be one of: {', '.join(PERIODS)}")
@@ -36,7 +35,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
             raise field_error("from", "a custom period needs from and/or to")
         zone = ZoneInfo(state_of(request).settings.timezone)
         start, end = period_range(period, datetime.now(UTC), zone, start, end)  # type: ignore[arg-type]
-    items, total = await campaign_repo.list_campaigns(
+    items, total = await repo.list_campaigns(
         pool_of(request),
         status=status,
         start=start,
@@ -56,9 +55,9 @@ async def recipients(request: web.Request) -> web.Response:
     if status is not None and status not in MESSAGE_STATUSES:
         raise field_error("status", f"must be one of: {', '.join(MESSAGE_STATUSES)}")
     pool = pool_of(request)
-    if await campaign_repo.get_campaign(pool, campaign_id) is None:
+    if await repo.get_campaign(pool, campaign_id) is None:
         raise Problem(404, f"no campaign with id {campaign_id}")
-    items, total = await campaign_repo.recipients(pool, campaign_id, status, limit, offset)
+    items, total = await repo.recipients(pool, campaign_id, status, limit, offset)
     return json_response(RecipientList.model_validate({"items": items, "total": total}))
 
 
@@ -66,7 +65,7 @@ async def recipient_message(request: web.Request) -> web.Response:
     """``GET /campaigns/{id}/recipients/{customer_id}/message``: the rendered message."""
     campaign_id = campaign_id_of(request)
     customer_id = path_id(request, "customer_id", "recipient")
-    messages = await campaign_repo.recipient_messages(pool_of(request), campaign_id, customer_id)
+    messages = await repo.recipient_messages(pool_of(request), campaign_id, customer_id)
     if not messages:
         raise Problem(404, f"no recipient {customer_id} in campaign {campaign_id}")
     first = messages[0]
