@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
-from services.campaign.files import Attachment
+from services.campaign.files.models import Attachment
 from services.campaign.http.answers import Answer, NonNegative, Page
 from shared.models import Filters, Id
 from shared.sms import Encoding

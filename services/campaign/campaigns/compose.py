@@ -9,11 +9,11 @@ from aiohttp import web
 
 from services.campaign.campaigns import domain
 from services.campaign.directory import repo as directory_repo
+from services.campaign.files import repo as files_repo
 from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.web import pool_of
 from services.campaign.templates import repo as templates_repo
 from shared import config_store, templates
-from shared.db import record_to_dict
 from shared.models import CampaignRequest, SmsConfig
 
 # Recipients rendered (and checked for length) before a campaign is accepted; the resolver
@@ -78,14 +78,11 @@ async def attachments_of(request: web.Request, body: CampaignRequest) -> list[di
         return []
     if body.send_to not in ("email", "portal_email"):
         raise field_error("attachments", "only emails carry attachments")
-    rows = await pool_of(request).fetch(
-        "SELECT id, filename, content_type, size FROM attachments WHERE id = ANY($1::bigint[])",
-        body.attachments,
-    )
+    rows = await files_repo.attachments(pool_of(request), body.attachments)
     missing = set(body.attachments) - {r["id"] for r in rows}
     if missing:
         raise field_error("attachments", f"no attachment with id {', '.join(map(str, missing))}")
-    return [record_to_dict(r) for r in rows]
+    return rows
 
 
 async def context(request: web.Request, body: CampaignRequest) -> dict[str, Any]:

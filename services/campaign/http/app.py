@@ -7,10 +7,11 @@ import contextlib
 
 from aiohttp import web
 
-from services.campaign import callbacks, files, gateway_config, health, logs, portal, tokens
+from services.campaign import callbacks, gateway_config, health, logs, portal, tokens
 from services.campaign.campaigns import controls, history
 from services.campaign.campaigns import create as campaigns
 from services.campaign.directory import handlers as directory
+from services.campaign.files import handlers as files
 from services.campaign.http import access, auth, limits, openapi, problems, routes
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
 from services.campaign.http.web import STATE, State

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date
-from decimal import Decimal
-from typing import Annotated, Literal
 from urllib.parse import unquote
 
 import filetype
 from aiohttp import BodyPartReader, web
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign.http.answers import Answer, UpsertResult
+from services.campaign.files import repo
+from services.campaign.files.models import Attachment, Document
+from services.campaign.http.answers import UpsertResult
 from services.campaign.http.problems import Problem, field_error, parse_array
 from services.campaign.http.routes import BULK_BODY_BYTES, Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
 from services.campaign.http.web import json_response, pool_of
-from shared.models import Id
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENTS = 1000
@@ -35,15 +32,6 @@ ALLOWED_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-class Attachment(Answer):
-    """An uploaded file emails may carry."""
-
-    id: Id
-    filename: str
-    content_type: Annotated[str, Field(description="sniffed from the content")]
-    size: Annotated[int, Field(ge=1)]
 
 
 def sniff(data: bytes, declared: str | None) -> str:
@@ -81,34 +69,13 @@ async def upload(request: web.Request) -> web.Response:
         raise field_error("file", f"files of type {content_type} cannot be attached")
     # aiohttp's client percent-encodes non-ASCII names; browsers send them raw.
     filename = unquote(part.filename or "attachment")[:255]
-    attachment_id = await pool_of(request).fetchval(
-        "INSERT INTO attachments (filename, content_type, size, data) VALUES ($1, $2, $3, $4)"
-        " RETURNING id",
-        filename,
-        content_type,
-        len(data),
-        bytes(data),
+    attachment_id = await repo.insert_attachment(
+        pool_of(request), filename, content_type, bytes(data)
     )
     return json_response(
         Attachment(id=attachment_id, filename=filename, content_type=content_type, size=len(data)),
         status=201,
     )
-
-
-class Document(BaseModel):
-    """A customer's financial document (invoice, proforma invoice, payment) and its PDF."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    customer_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    type: Literal["invoice", "proforma_invoice", "payment"]
-    number: Annotated[str, Field(min_length=1, max_length=100)]
-    date: date
-    amount: Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
-    status: Annotated[str, Field(max_length=50)] = ""
-    filename: Annotated[str, Field(max_length=255)] = ""
-    pdf: Annotated[str, Field(min_length=1, max_length=14_000_000, description="base64")]
 
 
 async def upsert_documents(request: web.Request) -> web.Response:
@@ -123,30 +90,7 @@ async def upsert_documents(request: web.Request) -> web.Response:
         if not pdf.startswith(b"%PDF"):
             raise field_error(f"[{index}].pdf", "not a PDF document")
         pdfs.append(pdf)
-    await pool_of(request).executemany(
-        """
-        INSERT INTO documents (id, customer_id, type, number, date, amount, status, filename, pdf)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id,
-            type = EXCLUDED.type, number = EXCLUDED.number, date = EXCLUDED.date,
-            amount = EXCLUDED.amount, status = EXCLUDED.status, filename = EXCLUDED.filename,
-            pdf = EXCLUDED.pdf, updated_at = now()
-        """,
-        [
-            (
-                d.id,
-                d.customer_id,
-                d.type,
-                d.number,
-                d.date,
-                d.amount,
-                d.status,
-                d.filename or f"{d.type}-{d.number}.pdf",
-                pdf,
-            )
-            for d, pdf in zip(documents, pdfs, strict=True)
-        ],
-    )
+    await repo.upsert_documents(pool_of(request), list(zip(documents, pdfs, strict=True)))
     return json_response(UpsertResult(upserted=len(documents)))
 
 
