@@ -7,7 +7,7 @@ import contextlib
 
 from aiohttp import web
 
-from services.campaign import callbacks, gateway_config, health, logs, portal, tokens
+from services.campaign import callbacks, health, logs, portal, tokens
 from services.campaign.campaigns import controls, history
 from services.campaign.campaigns import create as campaigns
 from services.campaign.directory import handlers as directory
@@ -16,6 +16,9 @@ from services.campaign.http import access, auth, limits, openapi, problems, rout
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
 from services.campaign.http.web import STATE, State
 from services.campaign.outbox import relay as outbox
+from services.campaign.settings import company as company_settings
+from services.campaign.settings import email as email_settings
+from services.campaign.settings import sms as sms_settings
 from services.campaign.templates import handlers as templates
 from shared import amqp, db, service
 from shared.settings import Settings
@@ -27,7 +30,9 @@ ROUTES: tuple[Route, ...] = (
     *history.ROUTES,
     *controls.ROUTES,
     *templates.ROUTES,
-    *gateway_config.ROUTES,
+    *sms_settings.ROUTES,
+    *company_settings.ROUTES,
+    *email_settings.ROUTES,
     *logs.ROUTES,
     *files.ROUTES,
     *portal.ROUTES,

@@ -1,14 +1,14 @@
-"""Settings endpoints: ``/config/sms`` (secrets never returned in clear), ``/config/company``."""
+"""The SMS gateway settings: ``/config/sms`` (secrets never returned in clear), its pause, and
+a test send."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.campaign.http.answers import Answer
 from services.campaign.http.problems import (
     Problem,
     field_error,
@@ -19,50 +19,12 @@ from services.campaign.http.problems import (
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
 from services.campaign.http.web import json_response, pool_of, state_of
+from services.campaign.settings.answers import SmsConfigView, SmsResumed, SmsTestResult
 from shared import config_store, ledger, phones, secrets, sms_client
-from shared.models import CompanyInfo, EmailConfig, Id, SmsConfig
+from shared.models import SmsConfig
 from shared.schemas import Outcome, OutcomeStatus
 from shared.sms_client import Gateway
 from shared.sms_gateway import validate_payload
-
-
-class Pause(Answer):
-    reason: str
-    since: datetime
-    until: datetime | None
-
-
-class SmsConfigView(SmsConfig, Answer):
-    """The SMS gateway settings; credentials in payload, url and headers are shown as ***."""
-
-    configured: Annotated[bool, Field(description="false: never saved, these are the defaults")]
-    paused: Annotated[
-        Pause | None,
-        Field(
-            description="set when the gateway refused everything (authentication, credit,"
-            " quota) until resumed"
-        ),
-    ]
-
-
-class SmsResumed(Answer):
-    resumed: Annotated[bool, Field(description="it was paused")]
-
-
-class SmsTestResult(Answer):
-    message_id: Id
-    to: str
-    message: str
-    status: Literal["sent", "error"]
-    http_status: int | None
-    answer: Annotated[str, Field(description="the gateway's raw answer")]
-    reason: str
-
-
-class EmailConfigView(EmailConfig, Answer):
-    """The SMTP settings; the password is shown as ***."""
-
-    configured: Annotated[bool, Field(description="false: never saved")]
 
 
 async def _view(request: web.Request, config: SmsConfig, *, configured: bool) -> SmsConfigView:
@@ -179,76 +141,20 @@ async def test_sms(request: web.Request) -> web.Response:
     )
 
 
-def _email_view(config: EmailConfig, *, configured: bool) -> EmailConfigView:
-    data = config.model_dump()
-    if data["password"]:
-        data["password"] = secrets.MASK
-    return EmailConfigView.model_validate({**data, "configured": configured})
-
-
-async def get_email(request: web.Request) -> web.Response:
-    """``GET /config/email``: the SMTP settings, password masked."""
-    stored = await config_store.load_email(pool_of(request))
-    return json_response(_email_view(stored or EmailConfig(), configured=stored is not None))
-
-
-async def put_email(request: web.Request) -> web.Response:
-    """``PUT /config/email``: replace the SMTP settings; a masked password sent back is kept."""
-    data = await read_json(request)
-    if not isinstance(data, dict):
-        raise field_error("body", "expected a JSON object")
-    data.pop("configured", None)
-    pool = pool_of(request)
-    stored = await config_store.load(pool, config_store.EMAIL)
-    if data.get("password") == secrets.MASK:
-        data["password"] = (stored or {}).get("password", "")
-    try:
-        config = EmailConfig.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation(exc) from None
-    await config_store.save(pool, config_store.EMAIL, config.model_dump(mode="json"))
-    return json_response(_email_view(config, configured=True))
-
-
-async def get_company(request: web.Request) -> web.Response:
-    """``GET /config/company``: the details templates see as ``company``."""
-    stored = await config_store.load(pool_of(request), config_store.COMPANY)
-    return json_response(CompanyInfo.model_validate(stored or {}))
-
-
-async def put_company(request: web.Request) -> web.Response:
-    """``PUT /config/company``."""
-    company = await parse_body(request, CompanyInfo)
-    await config_store.save(pool_of(request), config_store.COMPANY, company.model_dump())
-    return json_response(company)
-
-
 PUT_SMS = (
     "Masked credentials (***) sent back unchanged keep the stored ones; `configured` and"
     " `paused` from a GET are ignored. Saving lifts a pause."
 )
-_READ, _WRITE = Rule(OPERATOR, Scope.GLOBAL), Rule(ADMIN, Scope.GLOBAL)
-
-ROUTES = (
-    *tagged(
-        "settings",
-        Route("GET", "/config/sms", get_sms, _READ, "The SMS gateway settings", SmsConfigView),
-        Route("PUT", "/config/sms", put_sms, _WRITE, "Replace the SMS gateway settings",
-              SmsConfigView, body=SmsConfig, description=PUT_SMS),
-        Route("POST", "/config/sms/resume", resume_sms, _WRITE,
-              "Resume a gateway that paused itself", SmsResumed),
-        Route("POST", "/config/sms/test", test_sms, _WRITE,
-              "Send `TEST SMS! TIME: <now>`; the gateway's raw answer", SmsTestResult,
-              body=TestSms, errors=(409,), rate_limited=True),
-        Route("GET", "/config/company", get_company, Rule(OPERATOR),
-              "The company details templates see", CompanyInfo),
-        Route("PUT", "/config/company", put_company, _WRITE, "Replace the company details",
-              CompanyInfo, body=CompanyInfo),
-    ),
-    *tagged(
-        "email and portal",
-        Route("GET", "/config/email", get_email, _READ, "The SMTP settings", EmailConfigView),
-        Route("PUT", "/config/email", put_email, _WRITE, "Replace the SMTP settings",
-              EmailConfigView, body=EmailConfig),
-    ),
+ROUTES = tagged(
+    "settings",
+    Route("GET", "/config/sms", get_sms, Rule(OPERATOR, Scope.GLOBAL), "The SMS gateway settings",
+          SmsConfigView),
+    Route("PUT", "/config/sms", put_sms, Rule(ADMIN, Scope.GLOBAL),
+          "Replace the SMS gateway settings", SmsConfigView, body=SmsConfig,
+          description=PUT_SMS),
+    Route("POST", "/config/sms/resume", resume_sms, Rule(ADMIN, Scope.GLOBAL),
+          "Resume a gateway that paused itself", SmsResumed),
+    Route("POST", "/config/sms/test", test_sms, Rule(ADMIN, Scope.GLOBAL),
+          "Send `TEST SMS! TIME: <now>`; the gateway's raw answer", SmsTestResult,
+          body=TestSms, errors=(409,), rate_limited=True),
 )  # fmt: skip
