@@ -7,7 +7,7 @@ import contextlib
 
 from aiohttp import web
 
-from services.campaign import callbacks, health, logs, portal, tokens
+from services.campaign import callbacks, health, portal, tokens
 from services.campaign.campaigns import controls, history
 from services.campaign.campaigns import create as campaigns
 from services.campaign.directory import handlers as directory
@@ -15,6 +15,7 @@ from services.campaign.files import handlers as files
 from services.campaign.http import access, auth, limits, openapi, problems, routes
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
 from services.campaign.http.web import STATE, State
+from services.campaign.logs import handlers as logs
 from services.campaign.outbox import relay as outbox
 from services.campaign.settings import company as company_settings
 from services.campaign.settings import email as email_settings
