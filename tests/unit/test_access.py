@@ -16,7 +16,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr, ValidationError
 
-from services.campaign import tokens
 from services.campaign.http import access, auth, limits, routes, rules
 from services.campaign.http import repo as http_repo
 from services.campaign.http.access import Principal
@@ -25,6 +24,8 @@ from services.campaign.http.problems import Handler, Problem
 from services.campaign.http.routes import PREFIX, Route
 from services.campaign.http.rules import PUBLIC, ROLES, Rule, Scope
 from services.campaign.http.web import State
+from services.campaign.tokens import repo as tokens_repo
+from services.campaign.tokens import store as tokens
 from shared.db import Pool
 from shared.models import Filters
 from shared.settings import Settings
@@ -192,7 +193,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
     async def owner(pool: Pool, subject: str, object_id: int) -> tuple[bool, int | None]:
         return OWNERS.get(object_id, (False, None))
 
-    monkeypatch.setattr(tokens, "lookup", lookup)
+    monkeypatch.setattr(tokens_repo, "lookup", lookup)
     monkeypatch.setattr(http_repo, "owner", owner)
     yield looked_up
 
@@ -378,6 +379,7 @@ async def test_token_store_expires_and_is_bounded(fakes: list[bytes]) -> None:
     await store.principal(request, tokens.token_hash("t9"))
     assert len(fakes) == 11, "ttl=0 caches nothing"
     assert len(store._cache) == 3
+    assert repr(store) == "TokenStore(ttl=0s, cached=3/3)"
 
 
 class _FakeRequest(dict[str, Any]):

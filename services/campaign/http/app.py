@@ -7,7 +7,7 @@ import contextlib
 
 from aiohttp import web
 
-from services.campaign import callbacks, health, portal, tokens
+from services.campaign import callbacks, health, portal
 from services.campaign.campaigns import controls, history
 from services.campaign.campaigns import create as campaigns
 from services.campaign.directory import handlers as directory
@@ -21,6 +21,7 @@ from services.campaign.settings import company as company_settings
 from services.campaign.settings import email as email_settings
 from services.campaign.settings import sms as sms_settings
 from services.campaign.templates import handlers as templates
+from services.campaign.tokens import handlers as tokens
 from shared import amqp, db, service
 from shared.settings import Settings
 

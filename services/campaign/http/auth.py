@@ -3,7 +3,7 @@
 Two kinds of token:
 
 - ``HERALD_API_TOKEN``, the deployment's bootstrap admin token (never stored);
-- API tokens made with ``POST /tokens`` (``tokens.py``: 32 random bytes, stored only as their
+- API tokens made with ``POST /tokens`` (``tokens/``: 32 random bytes, stored only as their
   SHA-256, looked up by hash and compared in constant time, cached for a few seconds).
 
 Routes declared public (``http/routes.py``: probes, metrics, the OpenAPI document, gateway
@@ -18,10 +18,10 @@ import hmac
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from services.campaign import tokens
 from services.campaign.http import routes
 from services.campaign.http.access import PRINCIPAL, Principal
 from services.campaign.http.problems import Handler, Problem
+from services.campaign.tokens import store as tokens
 
 BOOTSTRAP = Principal(token_id=None, role="admin", name="HERALD_API_TOKEN")
 INSECURE_DEV = Principal(token_id=None, role="admin", name="HERALD_INSECURE_DEV")
