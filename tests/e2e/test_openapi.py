@@ -14,11 +14,11 @@ from openapi_spec_validator import validate as validate_spec
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
-from services.campaign import health
 from services.campaign.http import openapi
 from services.campaign.http.app import ROUTES, create_app
 from services.campaign.http.routes import PREFIX
 from services.campaign.http.web import State
+from services.campaign.operations import handlers as health
 from shared.db import Pool
 from shared.settings import Settings
 from tests.e2e.openapi_shape import SNAPSHOT, shape

@@ -7,7 +7,7 @@ import contextlib
 
 from aiohttp import web
 
-from services.campaign import callbacks, health, portal
+from services.campaign.callbacks import handlers as callbacks
 from services.campaign.campaigns import controls, history
 from services.campaign.campaigns import create as campaigns
 from services.campaign.directory import handlers as directory
@@ -16,7 +16,9 @@ from services.campaign.http import access, auth, limits, openapi, problems, rout
 from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route
 from services.campaign.http.web import STATE, State
 from services.campaign.logs import handlers as logs
+from services.campaign.operations import handlers as health
 from services.campaign.outbox import relay as outbox
+from services.campaign.portal import handlers as portal
 from services.campaign.settings import company as company_settings
 from services.campaign.settings import email as email_settings
 from services.campaign.settings import sms as sms_settings

@@ -13,6 +13,7 @@ from services.campaign.http.answers import Answer
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import PUBLIC
 from services.campaign.http.web import json_response, state_of
+from services.campaign.operations import repo
 from shared import config_store
 
 # Read from the database at each scrape, so every process's work is counted once and the
@@ -53,7 +54,7 @@ async def ready(request: web.Request) -> web.Response:
     state = state_of(request)
     checks = Checks()
     try:
-        await asyncio.wait_for(state.pool.fetchval("SELECT 1"), 2)
+        await asyncio.wait_for(repo.ping(state.pool), 2)
         checks.database = "ok"
     except Exception as exc:
         checks.database = f"unreachable: {type(exc).__name__}"
@@ -67,17 +68,16 @@ async def ready(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format."""
     pool = state_of(request).pool
+    figures = await repo.figures(pool)
     _MESSAGES.clear()
-    for row in await pool.fetch(
-        "SELECT channel, status, count(*) AS n FROM messages GROUP BY channel, status"
-    ):
-        _MESSAGES.labels(row["channel"], row["status"]).set(row["n"])
+    for (channel, status), count in figures.messages.items():
+        _MESSAGES.labels(channel, status).set(count)
     _CAMPAIGNS.clear()
-    for row in await pool.fetch("SELECT status, count(*) AS n FROM campaigns GROUP BY status"):
-        _CAMPAIGNS.labels(row["status"]).set(row["n"])
+    for status, count in figures.campaigns.items():
+        _CAMPAIGNS.labels(status).set(count)
     _PAUSED.labels("sms").set(1 if await config_store.sms_pause(pool) else 0)
-    _DEAD.set(await pool.fetchval("SELECT count(*) FROM dead_letters"))
-    _OUTBOX.set(await pool.fetchval("SELECT count(*) FROM outbox"))
+    _DEAD.set(figures.dead_letters)
+    _OUTBOX.set(figures.outbox_pending)
     return web.Response(
         body=generate_latest(_REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )
