@@ -150,3 +150,16 @@ def check_partner(principal: Principal | None, partner_ids: Iterable[Any], field
                 f"partner_id {value} is outside this token's partner {principal.partner_id}",
                 field,
             )
+
+
+def partner_condition(
+    principal: Principal | None, column: str, param: int
+) -> tuple[str, list[Any]]:
+    """An SQL condition keeping rows of the principal's partner, and its argument.
+
+    ``column`` must be a literal column expression of the caller's query (never user input),
+    ``param`` the number of the placeholder to use. Unscoped: ``("true", [])``.
+    """
+    if principal is None or principal.partner_id is None:
+        return "true", []
+    return f"{column} = ${param}", [principal.partner_id]
