@@ -22,9 +22,10 @@ def _person(person_id: int, name: str = "Ann") -> dict[str, Any]:
 def _render(
     people: list[dict[str, Any]], source: str, max_parts: int | None = None
 ) -> domain.Rendering:
-    return domain.render_for(
-        people, source, "For {{ customer.name }}", VARIABLES, html=False, max_parts=max_parts
+    renderings = domain.render_each(
+        people, source, "For {{ customer.name }}", VARIABLES, html=False
     )
+    return domain.check_renderings(people, renderings, max_parts)
 
 
 def test_the_first_rendering_is_kept() -> None:

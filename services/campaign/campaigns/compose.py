@@ -102,17 +102,16 @@ async def compose(request: web.Request, body: CampaignRequest, page_size: int) -
         pool_of(request), body.recipient_type, body.filters, max(page_size, CHECKED_RECIPIENTS)
     )
     variables = await context(request, body)
+    checked = people[:CHECKED_RECIPIENTS]
     try:
-        rendering = domain.render_for(
-            people[:CHECKED_RECIPIENTS],
-            source,
-            subject_source,
-            variables,
-            html=body.send_to != "sms",
-            max_parts=config.max_parts if config is not None else None,
+        renderings = domain.render_each(
+            checked, source, subject_source, variables, html=body.send_to != "sms"
         )
     except domain.RecipientProblem as exc:
         raise field_error(where, str(exc)) from None
+    rendering = domain.check_renderings(
+        checked, renderings, config.max_parts if config is not None else None
+    )
     if rendering.too_long:
         assert config is not None
         raise Problem(

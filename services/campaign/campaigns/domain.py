@@ -39,38 +39,49 @@ class Rendering:
     too_long: tuple[str, ...] = ()
 
 
-def render_for(
+def render_each(
     people: Sequence[Mapping[str, Any]],
     source: str,
     subject_source: str,
     variables: Mapping[str, Any],
     *,
     html: bool,
-    max_parts: int | None,
-) -> Rendering:
-    """Render the message and its subject for each person, keeping the first rendering.
-
-    ``max_parts`` (SMS only) notes each rendering that needs more parts; a rendering that
-    means "send nothing" is not counted. A template failing for anyone is a RecipientProblem.
-    """
-    first: tuple[str, str] | None = None
-    too_long: list[str] = []
+) -> list[tuple[str, str]]:
+    """The message and subject rendered for each person; a template failing for anyone is a
+    RecipientProblem naming the first one."""
+    renderings = []
     for person in people:
         values = {**variables, "customer": templates.person_context(person)}
         try:
-            text = templates.render(source, values, html=html)
-            title = templates.render(subject_source, values)
+            renderings.append(
+                (
+                    templates.render(source, values, html=html),
+                    templates.render(subject_source, values),
+                )
+            )
         except templates.TemplateProblem as exc:
             raise RecipientProblem(int(person["id"]), str(exc)) from None
-        if first is None:
-            first = text, title
-        if max_parts is not None and not templates.is_ignored(text):
-            parts = parts_over(text, max_parts)
+        renderings.append((text, subject))
+    return renderings
+
+
+def check_renderings(
+    people: Sequence[Mapping[str, Any]],
+    renderings: Sequence[tuple[str, str]],
+    max_parts: int | None,
+) -> Rendering:
+    """The first person's rendering, and (SMS: ``max_parts`` given) every person whose message
+    needs more parts; a rendering that means "send nothing" is not counted."""
+    too_long = []
+    if max_parts is not None:
+        for person, (text, _) in zip(people, renderings, strict=True):
+            parts = None if templates.is_ignored(text) else parts_over(text, max_parts)
             if parts is not None:
                 too_long.append(f"recipient {person['id']} needs {parts} parts")
-    if first is None:
+    if not renderings:
         return Rendering(None, None)
-    return Rendering(first[0], first[1], tuple(too_long))
+    text, subject = renderings[0]
+    return Rendering(text, subject, tuple(too_long))
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
