@@ -53,12 +53,8 @@ def render_each(
     for person in people:
         values = {**variables, "customer": templates.person_context(person)}
         try:
-            renderings.append(
-                (
-                    templates.render(source, values, html=html),
-                    templates.render(subject_source, values),
-                )
-            )
+            text = templates.render(source, values, html=html)
+            subject = templates.render(subject_source, values)
         except templates.TemplateProblem as exc:
             raise RecipientProblem(int(person["id"]), str(exc)) from None
         renderings.append((text, subject))
