@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     logger_batch_size: int = Field(default=500, ge=1, le=10000)
     logger_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
     resolver_batch_size: int = Field(default=1000, ge=1, le=10000)
+    campaign_rate_per_minute: float = Field(
+        default=60.0,
+        ge=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="campaigns and test sends per API token and minute (0: no limit)",
+    )
 
 
 @lru_cache(maxsize=1)
