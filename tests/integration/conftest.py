@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,6 +30,7 @@ from shared import amqp, db
 from shared.db import Pool
 from tests.conftest import Isolated
 from tests.support.infra import Infra, unique_name
+from tests.support.pg_clock import FixedClock, fixed_clock
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,17 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
         yield opened
     finally:
         await opened.close()
+
+
+# The time a ``clock`` starts at.
+T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+async def clock(pool: Pool, database_url: str) -> AsyncIterator[FixedClock]:
+    """A connection to ``pool``'s database whose ``now()`` reads T0 until the test moves it."""
+    async with fixed_clock(database_url, T0) as fixed:
+        yield fixed
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from services.sender import repo
 from services.sender.repo import Claim
 from shared.db import Pool
 from tests.integration.helpers import add_message, message, processing_campaign
+from tests.support.pg_clock import FixedClock
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -48,15 +49,19 @@ async def test_concurrent_claims_let_exactly_one_sender_through(pool: Pool) -> N
     assert (await message(pool, message_id))["attempts"] == 1
 
 
-async def test_an_expired_lease_is_claimed_again_with_one_more_attempt(pool: Pool) -> None:
+async def test_an_expired_lease_is_claimed_again_with_one_more_attempt(
+    pool: Pool, clock: FixedClock
+) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    assert await repo.claim(pool, message_id, timedelta(milliseconds=300)) == Claim("claimed", 1)
-    assert await repo.claim(pool, message_id, LEASE) == Claim("busy")
+    at = clock.pool
+    assert await repo.claim(at, message_id, timedelta(seconds=30)) == Claim("claimed", 1)
+    await clock.advance(timedelta(seconds=30))
+    assert await repo.claim(at, message_id, LEASE) == Claim("busy")  # not before it ends
 
-    await asyncio.sleep(0.5)
+    await clock.advance(timedelta(microseconds=1))
 
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)
-    assert await repo.claim(pool, message_id, LEASE) == Claim("busy")
+    assert await repo.claim(at, message_id, LEASE) == Claim("claimed", 2)
+    assert await repo.claim(at, message_id, LEASE) == Claim("busy")
 
 
 async def test_final_rows_are_reported_final_and_left_alone(pool: Pool) -> None:
@@ -100,16 +105,17 @@ async def test_release_does_not_reopen_a_final_row(pool: Pool) -> None:
     assert (row["status"], row["error"]) == ("sent", None)
 
 
-async def test_a_stale_sender_cannot_release_a_newer_claim(pool: Pool) -> None:
+async def test_a_stale_sender_cannot_release_a_newer_claim(pool: Pool, clock: FixedClock) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    assert await repo.claim(pool, message_id, timedelta(milliseconds=200)) == Claim("claimed", 1)
-    await asyncio.sleep(0.4)  # sender A stalls past its lease...
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # ...B takes over
+    at = clock.pool
+    assert await repo.claim(at, message_id, LEASE) == Claim("claimed", 1)
+    await clock.advance(LEASE + timedelta(seconds=1))  # sender A stalls past its lease...
+    assert await repo.claim(at, message_id, LEASE) == Claim("claimed", 2)  # ...B takes over
 
-    await repo.release(pool, message_id, 1, "A: HTTP 503", None)  # A's late failure
+    await repo.release(at, message_id, 1, "A: HTTP 503", None)  # A's late failure
 
     # B is still talking to the gateway: nobody else may claim the message.
-    assert await repo.claim(pool, message_id, LEASE) == Claim("busy")
+    assert await repo.claim(at, message_id, LEASE) == Claim("busy")
 
 
 async def test_release_stores_an_answer_with_a_nul_byte(pool: Pool) -> None:
@@ -139,17 +145,18 @@ async def test_claim_many_answers_each_id_and_claims_a_duplicate_once(pool: Pool
     assert (await message(pool, new))["attempts"] == 1
 
 
-async def test_a_claim_is_renewed_only_by_its_holder(pool: Pool) -> None:
+async def test_a_claim_is_renewed_only_by_its_holder(pool: Pool, clock: FixedClock) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    await repo.claim(pool, message_id, timedelta(milliseconds=200))
-    assert await repo.renew(pool, message_id, 1, LEASE)
-    lease_left = await pool.fetchval(
+    await repo.claim(clock.pool, message_id, timedelta(seconds=1))
+    await clock.advance(timedelta(seconds=0.5))
+    assert await repo.renew(clock.pool, message_id, 1, LEASE)
+    lease_left = await clock.conn.fetchval(
         "SELECT claimed_until - now() FROM messages WHERE id = $1", message_id
     )
-    assert lease_left > timedelta(seconds=25)
+    assert lease_left == LEASE
 
-    await pool.execute("UPDATE messages SET claimed_until = now() WHERE id = $1", message_id)
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # taken over
-    assert not await repo.renew(pool, message_id, 1, LEASE)
+    await clock.advance(LEASE + timedelta(seconds=1))
+    assert await repo.claim(clock.pool, message_id, LEASE) == Claim("claimed", 2)  # taken over
+    assert not await repo.renew(clock.pool, message_id, 1, LEASE)
     await pool.execute("UPDATE messages SET status = 'sent' WHERE id = $1", message_id)
-    assert not await repo.renew(pool, message_id, 2, LEASE)
+    assert not await repo.renew(clock.pool, message_id, 2, LEASE)
