@@ -27,6 +27,7 @@ from demo.__main__ import sample_customers, sample_names
 from demo.client import sandbox_sms_config
 from demo.stack import Stack
 from tests.conftest import isolation, running_stack
+from tests.support.broker import Vhost
 from tests.support.infra import Infra
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,10 +68,10 @@ def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(infra: Infra, vhost: Vhost, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole stack, shared by the tests of one module."""
     with (
-        isolation(infra) as isolated,
+        isolation(infra, vhost) as isolated,
         running_stack(isolated, tmp_path_factory.mktemp("logs")) as running,
     ):
         yield running

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from services.campaign.access import Principal
 from services.campaign.console import render, sessions
+from services.campaign.console import routes as console
 from services.campaign.console.screens.registry import SCREENS
-from services.campaign.problems import Problem
+from services.campaign.http import routes
+from services.campaign.http.access import Principal
+from services.campaign.http.app import ROUTES
+from services.campaign.http.problems import Problem
 
 SESSION = sessions.Session(b"x" * 32, "csrf-token")
+
+
+def _app() -> web.Application:
+    app = web.Application()
+    routes.register(app, ROUTES)
+    console.register(app)
+    return app
+
+
+APP = _app()
 
 
 def request(method: str = "POST", **headers: str) -> object:
@@ -47,25 +61,34 @@ def test_csrf_needs_the_token_and_the_origin() -> None:
         assert raised.value.status == 403
 
 
-def test_pages_are_outside_the_api() -> None:
-    assert sessions.is_page("/mass-sending/create") and sessions.is_page("/")
-    assert not sessions.is_page("/api/v1/campaigns")
+def test_pages_are_outside_the_api_and_every_route_is_one_or_declared() -> None:
+    pages = APP[routes.PAGES]
+    assert pages and all(not r.canonical.startswith(routes.PREFIX) for r in pages)
+    for route in APP.router.routes():
+        assert (route in APP[routes.DECLARED]) != (route.resource in pages), route
+
+
+def test_a_screen_must_be_built_on_a_declared_route() -> None:
+    app = web.Application()
+    routes.register(app, ())
+    with pytest.raises(KeyError, match="is not declared"):
+        console.register(app)
 
 
 def test_a_viewer_sees_history_and_no_send() -> None:
     viewer = Principal(3, "viewer")
-    routes = render.allowed_routes(viewer)
+    routes = render.allowed_routes(APP, viewer)
     assert "GET /campaigns" in routes and "POST /campaigns" not in routes
-    titles = [s.title for _, screens in render.menu(viewer) for s in screens]
+    titles = [s.title for _, screens in render.menu(APP, viewer) for s in screens]
     assert "History" in titles and "Create" not in titles and "Tokens" not in titles
 
 
 def test_a_partner_operator_sees_no_settings() -> None:
     partner = Principal(5, "operator", 41)
-    routes = render.allowed_routes(partner)
+    routes = render.allowed_routes(APP, partner)
     assert "POST /campaigns" in routes and "GET /config/sms" not in routes
     assert "POST /templates" not in routes  # templates are shared: read-only for partners
-    titles = {s.name for _, screens in render.menu(partner) for s in screens}
+    titles = {s.name for _, screens in render.menu(APP, partner) for s in screens}
     assert titles == {"create", "history", "logs_sms", "logs_email", "directory"}
 
 

@@ -9,12 +9,12 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from services.campaign import access
-from services.campaign.access import Principal
 from services.campaign.console import sessions
 from services.campaign.console.screens import Screen
 from services.campaign.console.screens.registry import SCREENS
-from services.campaign.problems import Problem
+from services.campaign.http import access, routes
+from services.campaign.http.access import Principal
+from services.campaign.http.problems import Problem
 from shared import vocabulary
 
 STATIC = Path(__file__).parent / "static"
@@ -50,25 +50,27 @@ def label(value: str) -> str:
     return value.replace("_", " ").capitalize()
 
 
-def may(principal: Principal | None, key: tuple[str, str]) -> bool:
-    """Whether the principal may call this API route (the API's own rule decides)."""
+def may(app: web.Application, principal: Principal | None, key: tuple[str, str]) -> bool:
+    """Whether the principal may call this API route (its declaration's rule decides)."""
+    if principal is None:
+        return False
     try:
-        access.authorize(key, principal)
+        access.authorize(routes.find(app, *key), principal)
     except Problem:
         return False
-    return principal is not None
+    return True
 
 
-def allowed_routes(principal: Principal | None) -> list[str]:
+def allowed_routes(app: web.Application, principal: Principal | None) -> list[str]:
     """Every API route the principal may call, as ``"METHOD /path"``: what the scripts show."""
-    return sorted(f"{m} {p}" for (m, p), rule in access.RULES.items() if may(principal, (m, p)))
+    return sorted(f"{r.method} {r.path}" for r in app[routes.ROUTES] if may(app, principal, r.key))
 
 
-def menu(principal: Principal | None) -> list[tuple[str, list[Screen]]]:
+def menu(app: web.Application, principal: Principal | None) -> list[tuple[str, list[Screen]]]:
     """The menu groups and the screens of each the principal may open."""
     groups: dict[str, list[Screen]] = {}
     for screen in SCREENS:
-        if screen.in_menu and may(principal, screen.needs):
+        if screen.in_menu and may(app, principal, screen.needs):
             groups.setdefault(screen.menu, []).append(screen)
     return list(groups.items())
 
@@ -84,13 +86,17 @@ def render(
         "partner_id": principal.partner_id if principal else None,
         "name": principal.name if principal else "",
         "csrf": session.csrf_token if session else "",
-        "can": allowed_routes(principal) if principal else [],
+        "can": allowed_routes(request.app, principal) if principal else [],
     }
     text = (
         environment()
         .get_template(template)
         .render(
-            principal=principal, menu=menu(principal), page=page, current=request.path, **context
+            principal=principal,
+            menu=menu(request.app, principal),
+            page=page,
+            current=request.path,
+            **context,
         )
     )
     return web.Response(

@@ -1,7 +1,9 @@
 """The console's routes outside ``/api/v1``: pages, sign-in, static files.
 
-Every resource is named ``console.*``: ``access.py`` gives such routes no rule, since they call
-no API handler; a page checks itself that its principal may call the API route it is built on.
+They are no API route, so they have no ``Route`` declaration: ``register`` marks them as
+pages (``http/routes.PAGES``). A screen opens only if its principal may call the API route it
+is built on (``Screen.needs``), decided by ``access.authorize`` with that route's declaration;
+a browser without a session is sent to sign in.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from services.campaign import access
 from services.campaign.console import signin
 from services.campaign.console.render import HEADERS, STATIC, may, menu, render
 from services.campaign.console.screens import Screen
 from services.campaign.console.screens.registry import SCREENS
+from services.campaign.http import access, routes
 
 SIGN_IN = "/signin"
 
@@ -26,7 +28,7 @@ def page(screen: Screen) -> Callable[[web.Request], Awaitable[web.StreamResponse
         principal = access.principal_of(request)
         if principal is None:
             raise web.HTTPSeeOther(SIGN_IN)
-        if not may(principal, screen.needs):
+        if not may(request.app, principal, screen.needs):
             return render(request, "forbidden.html", {"screen": screen}, 403)
         return render(request, screen.template, {"screen": screen})
 
@@ -36,7 +38,7 @@ def page(screen: Screen) -> Callable[[web.Request], Awaitable[web.StreamResponse
 async def home(request: web.Request) -> web.StreamResponse:
     """``/``: the first screen the principal may open."""
     principal = access.principal_of(request)
-    groups = menu(principal)
+    groups = menu(request.app, principal)
     if principal is None or not groups:
         raise web.HTTPSeeOther(SIGN_IN)
     raise web.HTTPSeeOther(groups[0][1][0].path)
@@ -50,14 +52,17 @@ async def _static_headers(request: web.Request, response: web.StreamResponse) ->
 
 
 def register(app: web.Application) -> None:
-    """Add the console to the campaign API's application."""
+    """Add the console to the campaign API's application (after its API routes: every
+    screen's ``needs`` must be a declared route)."""
+    for screen in SCREENS:
+        routes.find(app, *screen.needs)  # KeyError: a screen built on no API route
     router = app.router
-    router.add_get("/", home, name="console.home")
-    sign_in = router.add_resource(SIGN_IN, name="console.signin")
+    added = [router.add_get("/", home).resource]
+    sign_in = router.add_resource(SIGN_IN)
     sign_in.add_route("GET", signin.form)
     sign_in.add_route("POST", signin.sign_in)
-    router.add_post("/signout", signin.sign_out, name="console.signout")
-    router.add_static("/static/", STATIC, name="console.static")
-    for screen in SCREENS:
-        router.add_get(screen.path, page(screen), name=f"console.{screen.name}")
+    added += [sign_in, router.add_post("/signout", signin.sign_out).resource]
+    added.append(router.add_static("/static/", STATIC))
+    added += [router.add_get(screen.path, page(screen)).resource for screen in SCREENS]
+    routes.register_pages(app, (resource for resource in added if resource is not None))
     app.on_response_prepare.append(_static_headers)

@@ -1,8 +1,8 @@
 """Console sessions: a random id in an HttpOnly cookie, the rest in Postgres.
 
 A session row keeps the SHA-256 of the API token it was opened with, the very digest the
-bearer-token path looks up. ``principal`` hands that digest to the resolver ``auth.py`` sets on
-the request, so a session is exactly its token: same role, same partner scope, and it stops
+bearer-token path looks up. ``principal`` hands that digest to the resolver ``http/auth.py`` sets
+on the request, so a session is exactly its token: same role, same partner scope, and it stops
 working the moment the token is revoked. The token itself is never stored, and never reaches
 the browser again after sign-in (no URL, no localStorage or sessionStorage).
 
@@ -24,19 +24,19 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from services.campaign.access import Principal
-from services.campaign.problems import Problem
-from services.campaign.web import pool_of
+from services.campaign.console import repo
+from services.campaign.http.access import Principal
+from services.campaign.http.problems import Problem
+from services.campaign.http.web import pool_of
 from shared.db import Pool
 
 COOKIE = "herald_session"
 CSRF_HEADER = "X-CSRF-Token"
 LIFETIME = timedelta(hours=12)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-API_PREFIX = "/api/"
 
 Resolve = Callable[[bytes], Awaitable[Principal | None]]
-# Set by auth.py on every request: token digest -> principal, as for a bearer token.
+# Set by http/auth.py on every request: token digest -> principal, as for a bearer token.
 RESOLVE: web.RequestKey[Resolve] = web.RequestKey("console_resolve")
 
 
@@ -55,44 +55,25 @@ def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode()).digest()
 
 
-def is_page(path: str) -> bool:
-    """Whether ``path`` is the console's (outside the API): pages check sessions themselves."""
-    return not path.startswith(API_PREFIX)
-
-
 async def open_session(pool: Pool, token_hash: bytes) -> tuple[str, Session]:
     """A new session for this token digest: the cookie value and the session."""
     value = secrets.token_urlsafe(32)
     session = Session(token_hash, secrets.token_urlsafe(32))
-    await pool.execute(
-        "DELETE FROM console_sessions WHERE expires_at < now() - interval '1 day'"
-    )  # a sign-in is rare: the moment to sweep long-dead rows
-    await pool.execute(
-        "INSERT INTO console_sessions (id_hash, token_hash, csrf_token, expires_at)"
-        " VALUES ($1, $2, $3, now() + $4::interval)",
-        _digest(value),
-        token_hash,
-        session.csrf_token,
-        LIFETIME,
-    )
+    await repo.insert_session(pool, _digest(value), token_hash, session.csrf_token, LIFETIME)
     return value, session
 
 
 async def close_session(pool: Pool, value: str) -> None:
     """Forget a session (sign out)."""
-    await pool.execute("DELETE FROM console_sessions WHERE id_hash = $1", _digest(value))
+    await repo.delete_session(pool, _digest(value))
 
 
 async def find(pool: Pool, value: str) -> Session | None:
     """The live session of a cookie value, or None."""
     if len(value) > 100:
         return None
-    row = await pool.fetchrow(
-        "SELECT token_hash, csrf_token FROM console_sessions"
-        " WHERE id_hash = $1 AND expires_at > now()",
-        _digest(value),
-    )
-    return Session(bytes(row["token_hash"]), row["csrf_token"]) if row else None
+    found = await repo.live_session(pool, _digest(value))
+    return Session(*found) if found else None
 
 
 def same_origin(request: web.Request) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.campaign import tokens
-from services.campaign.auth import MAX_TOKEN_LENGTH
 from services.campaign.console import sessions
 from services.campaign.console.render import render
-from services.campaign.web import pool_of
+from services.campaign.http.auth import MAX_TOKEN_LENGTH
+from services.campaign.http.web import pool_of
+from services.campaign.tokens import store as tokens
 
 
 async def form(request: web.Request) -> web.StreamResponse:

@@ -11,7 +11,7 @@ from typing import Any
 class Screen:
     """One page of the console.
 
-    ``needs`` is the API route the page is built on: whoever may call it (``access.RULES``)
+    ``needs`` is the API route the page is built on: whoever may call it (its declaration's rule)
     may open the page, and nobody else sees it in the menu.
     """
 
