@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import APIRequestContext, Page, expect
+from playwright.sync_api import APIRequestContext, Page, Request, expect
 
 from demo.stack import Stack
 from tests.browser.conftest import console_url, shot, sign_in
@@ -54,7 +54,12 @@ def test_sign_in_session_cookie_and_sign_out(
     fresh = browser.new_context(storage_state=page.context.storage_state())
     first = fresh.new_page()
     sizes: dict[str, int] = {}
-    first.on("requestfinished", lambda r: sizes.__setitem__(r.url, len(r.response().body())))
+
+    def record(request: Request) -> None:
+        response = request.response()
+        sizes[request.url] = len(response.body()) if response is not None else 0
+
+    first.on("requestfinished", record)
     first.goto(console_url(seeded) + "/")
     expect(first.locator("#matching")).to_contain_text("customers")
     weight = sum(sizes.values())
