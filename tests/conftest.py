@@ -1,8 +1,8 @@
-"""Fixtures: real Postgres and RabbitMQ, a private database per test and a vhost per module.
+"""Fixtures: real Postgres and RabbitMQ, a private database per test and one vhost per run.
 
-A vhost and its quorum queues cost the broker far more than a database costs Postgres, so
-the tests of one module share a vhost, emptied before each test (``tests.support.broker``);
-the integration tests share one per session (``tests/integration/conftest.py``).
+A vhost and its 33 quorum queues cost the broker far more than a database costs Postgres
+(and a busy broker serialises vhost changes for minutes), so every test of a run shares one
+vhost, emptied before each test that uses it (``tests.support.broker``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from shared import db
 from tests.support.broker import Vhost
 from tests.support.infra import Infra, discover, unique_name
 
-
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     with discover() as found:
@@ -33,9 +32,9 @@ class Isolated:
     amqp_url: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def vhost(infra: Infra) -> Iterator[Vhost]:
-    """A vhost for the tests of this module, deleted after them."""
+    """The run's vhost, deleted at the end."""
     with infra.private_vhost() as url:
         yield Vhost(url)
 
