@@ -8,6 +8,7 @@ vhost, emptied before each test that uses it (``tests.support.broker``).
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,37 @@ from demo.stack import Stack
 from shared import db
 from tests.support.broker import Vhost
 from tests.support.infra import Infra, discover, unique_name
+from tests.support.tasks import leaked_tasks
+
+# Tests without their own timeout marker get these (seconds); pyproject's 120 s stays the
+# ceiling for the rest. Unit tests take a second at most.
+DEFAULT_TIMEOUTS = {"unit": 10, "integration": 60}
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        suite = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        if suite in DEFAULT_TIMEOUTS:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUTS[suite]))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_tasks(request: pytest.FixtureRequest) -> None:
+    """Async tests fail if they leave a task running (set up first, checked last)."""
+    if inspect.iscoroutinefunction(getattr(request.node, "obj", None)):
+        request.getfixturevalue("_task_check")
+
+
+@pytest.fixture
+async def _task_check() -> AsyncIterator[None]:
+    yield
+    leaked = await leaked_tasks()
+    if leaked:
+        pytest.fail("the test left tasks running (cancelled now): " + "; ".join(leaked))
+
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
