@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from shared import db
 from tests.support.broker import Vhost
 from tests.support.infra import Infra, discover, unique_name
 from tests.support.tasks import leaked_tasks
+
+# Tests talk to the sandbox gateway and SMTP servers on loopback, and to nothing else.
+os.environ.setdefault("HERALD_OUTBOUND_ALLOW", "127.0.0.1,::1,localhost")
 
 # Tests without their own timeout marker get these (seconds); pyproject's 120 s stays the
 # ceiling for the rest. Unit tests take a second at most.

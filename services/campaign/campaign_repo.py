@@ -10,7 +10,8 @@ from shared.db import Connection, Pool, record_to_dict
 
 CAMPAIGN_COLUMNS = (
     "id, recipient_type, filters, send_to, subject, message, template_id, status, created_at,"
-    " updated_at, started_at, finished_at, resolved_at, recipients_total, total, request"
+    " updated_at, started_at, finished_at, resolved_at, recipients_total, total, request,"
+    " failed_reason"
 )
 
 
@@ -164,11 +165,7 @@ async def cancel(conn: Connection, campaign_id: int, *, remove: bool) -> str | N
     )
     if previous is None:
         return None
-    await conn.execute(
-        "UPDATE messages SET status = 'cancelled', error = 'campaign cancelled',"
-        " updated_at = now() WHERE campaign_id = $1 AND status = 'new'",
-        campaign_id,
-    )
+    await ledger.cancel_campaign_messages(conn, campaign_id)
     if remove:
         await conn.execute(
             "UPDATE campaigns SET status = 'removed', status_before_removal ="

@@ -118,6 +118,7 @@ def _answers(models: dict[str, Schema]) -> dict[str, Schema]:
             "message": {"type": "string", "description": "the message template (Jinja2)"},
             "template_id": nullable(ID),
             "status": enum(history.CAMPAIGN_STATUSES),
+            "failed_reason": {**nullable(STRING), "description": "why a failed campaign failed"},
             "created_at": DATE_TIME,
             "updated_at": DATE_TIME,
             "started_at": nullable(DATE_TIME),

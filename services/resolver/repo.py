@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.resolver.domain import Row
-from shared import ledger
+from shared import ledger, vocabulary
 from shared.db import Pool, record_to_dict
 from shared.filters import where_clause
 from shared.models import Filters, RecipientType
-
-OPEN_STATUSES = ("new", "processing")
 
 
 async def load_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
@@ -28,12 +25,16 @@ async def load_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
 
 async def start(pool: Pool, campaign_id: int) -> bool:
     """Mark the campaign processing; False when it is no longer open (cancelled, removed)."""
+    # An open campaign the resolver has not taken yet makes the ``start`` move; one it took
+    # before (a replay after a crash) stays where it is.
     status = await pool.fetchval(
-        "UPDATE campaigns SET status = CASE WHEN status = 'new' THEN 'processing' ELSE status END,"
+        "UPDATE campaigns SET status = CASE WHEN status = ANY($3::text[]) THEN $4 ELSE status END,"
         " started_at = coalesce(started_at, now()), updated_at = now()"
         " WHERE id = $1 AND status = ANY($2::text[]) AND resolved_at IS NULL RETURNING status",
         campaign_id,
-        list(OPEN_STATUSES),
+        list(vocabulary.OPEN),
+        list(vocabulary.sources_of("start")),
+        vocabulary.target_of("start"),
     )
     return status is not None
 
@@ -65,35 +66,10 @@ class Pending:
     expires_at: datetime
 
 
-_INSERT_ROWS = """
-    WITH inserted AS (
-        INSERT INTO messages (channel, campaign_id, recipient_kind, customer_id, recipient,
-                              subject, text, status, error, attachments, documents, expires_at)
-        SELECT r.channel, $1, $2, r.customer_id, r.recipient, r.subject, r.text, r.status,
-               r.error, r.attachments::jsonb, r.documents::jsonb, r.expires_at
-          FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                      $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
-            AS r(channel, customer_id, recipient, subject, text, status, error,
-                 attachments, documents, expires_at)
-        ON CONFLICT (campaign_id, customer_id, channel, recipient)
-           WHERE campaign_id IS NOT NULL DO NOTHING
-        RETURNING id, channel, recipient, text, status, expires_at
-    )
-    SELECT id, channel, recipient, text, status, expires_at, true AS fresh FROM inserted
-    UNION ALL
-    SELECT id, channel, recipient, text, status, expires_at, false FROM messages
-     WHERE campaign_id = $1 AND customer_id = ANY($4::bigint[])
-    ORDER BY id
-"""
 _SELECT_ROWS = (
     "SELECT id, channel, recipient, text, status, expires_at FROM messages"
     " WHERE campaign_id = $1 AND customer_id = ANY($2::bigint[]) ORDER BY id"
 )
-_NO_IDS = json.dumps([])
-
-
-def _ids(values: tuple[int, ...]) -> str:
-    return json.dumps(list(values)) if values else _NO_IDS
 
 
 async def store_rows(
@@ -107,23 +83,7 @@ async def store_rows(
     and every still-new one: the jobs to publish, including any that a crash left
     unpublished.
     """
-    # One statement: the rows it inserts (RETURNING), and those these people already had
-    # (the statement's snapshot does not see its own inserts, so nothing is counted twice).
-    stored = await pool.fetch(
-        _INSERT_ROWS,
-        campaign_id,
-        kind,
-        [r.channel for r in rows],
-        [r.customer_id for r in rows],
-        [r.recipient for r in rows],
-        [r.subject for r in rows],
-        [r.text for r in rows],
-        [r.status for r in rows],
-        [r.error for r in rows],
-        [_ids(r.attachments) for r in rows],
-        [_ids(r.documents) for r in rows],
-        [expires_at[r.channel] for r in rows],
-    )
+    stored = await ledger.insert_campaign_rows(pool, campaign_id, kind, rows, expires_at)
     if sum(1 for r in stored if r["fresh"]) < len(rows):
         # Some rows existed (a replay, or another resolver on the same batch): read them all
         # again in a new snapshot, which also sees rows that a concurrent resolver committed
@@ -182,13 +142,13 @@ async def advance(
         since,
     )
     if status is not None:
-        return status in OPEN_STATUSES, cursor
+        return status in vocabulary.OPEN, cursor
     row = await pool.fetchrow(
         "SELECT status, resolve_cursor FROM campaigns WHERE id = $1", campaign_id
     )
     if row is None:
         return False, None
-    return row["status"] in OPEN_STATUSES, row["resolve_cursor"]
+    return row["status"] in vocabulary.OPEN, row["resolve_cursor"]
 
 
 async def finish(pool: Pool, campaign_id: int) -> bool:
@@ -216,3 +176,21 @@ async def new_messages_after(
     return [
         Pending(r["id"], r["channel"], r["recipient"], r["text"], r["expires_at"]) for r in rows
     ]
+
+
+async def fail(pool: Pool, campaign_id: int, reason: str) -> bool:
+    """Fail a campaign that can never be resolved, saying why; its messages not yet handed
+    to a gateway are cancelled. False when it was no longer open (cancelled meanwhile)."""
+    async with pool.acquire() as conn, conn.transaction():
+        failed = await conn.fetchval(
+            "UPDATE campaigns SET status = $3, failed_reason = $2, finished_at = now(),"
+            " updated_at = now() WHERE id = $1 AND status = ANY($4::text[]) RETURNING id",
+            campaign_id,
+            reason,
+            vocabulary.target_of("fail"),
+            list(vocabulary.sources_of("fail")),
+        )
+        if failed is None:
+            return False
+        await ledger.cancel_campaign_messages(conn, campaign_id, "campaign failed")
+        return True

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from shared import topology
-from shared.sms_gateway import Classification, HttpRequest
+from shared import outbound, topology
+from shared.verdicts import Classification
 
 ActionKind = Literal["sent", "error", "expired", "retry"]
 
@@ -65,17 +65,11 @@ def _tier_at_least(seconds: float) -> int:
     return topology.RETRY_DELAYS_S[-1]
 
 
-def describe_request(request: HttpRequest) -> str:
-    """A readable copy of the HTTP request for the SMS log (to be redacted by the caller)."""
-    lines = [f"{request.method} {request.url}"]
-    lines += [f"{name}: {value}" for name, value in request.headers.items()]
-    if request.body is not None:
-        lines += ["", request.body.decode("utf-8", "replace")]
-    return "\n".join(lines)
-
-
 def classify_smtp(exc: BaseException) -> Classification:
     """An SMTP failure: 4xx replies and lost connections retry, 5xx replies are final."""
+    blocked = outbound.refusal_in(exc)
+    if blocked is not None:
+        return Classification("gateway_paused", f"outbound policy: {blocked}", None, None)
     code = getattr(exc, "code", None)
     refused = getattr(exc, "recipients", None)
     if code is None and refused:

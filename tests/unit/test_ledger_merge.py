@@ -1,61 +1,49 @@
-"""``ledger.merge``: one outcome per message, and a sent outcome is never overwritten."""
+"""``ledger.merge``: one outcome per message, and a sent one wins over any other."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from itertools import permutations
+import itertools
+from datetime import UTC, datetime
 
 import pytest
 
-from shared import ledger
-from shared.schemas import Outcome
+from shared import ledger, vocabulary
+from shared.ledger import outcomes
+from shared.schemas import Outcome, OutcomeStatus
 
-T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
-
-
-def outcome(message_id: int, status: str, *, second: int = 0, error: str | None = None) -> Outcome:
-    return Outcome.model_validate(
-        {
-            "message_id": message_id,
-            "status": status,
-            "error": error,
-            "at": T0 + timedelta(seconds=second),
-        }
-    )
+AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("order", list(permutations(["sent", "error", "expired", "cancelled"])))
-def test_sent_wins_whatever_arrives_before_or_after_it(order: tuple[str, ...]) -> None:
-    outcomes = [outcome(7, status, second=i) for i, status in enumerate(order)]
-    assert [(o.message_id, o.status) for o in ledger.merge(outcomes)] == [(7, "sent")]
+def _outcome(message_id: int, status: OutcomeStatus, error: str | None = None) -> Outcome:
+    return Outcome(message_id=message_id, status=status, error=error, at=AT)
 
 
-def test_a_later_failure_of_a_sent_message_keeps_the_sent_outcome_itself() -> None:
-    sent = outcome(1, "sent", second=0)
-    later = outcome(1, "error", second=5, error="gateway timeout on a duplicate job")
-    assert ledger.merge([sent, later]) == [sent]
+def test_every_outcome_status_has_a_rank() -> None:
+    assert set(outcomes._RANK) == set(vocabulary.OUTCOME_STATUSES)
 
 
-def test_among_failures_an_error_beats_an_expiry_beats_a_cancellation() -> None:
-    merged = ledger.merge(
-        [
-            outcome(1, "cancelled"),
-            outcome(1, "expired"),
-            outcome(2, "expired"),
-            outcome(1, "error", error="refused"),
-            outcome(2, "cancelled"),
-        ]
-    )
-    assert [(o.message_id, o.status) for o in merged] == [(1, "error"), (2, "expired")]
+@pytest.mark.parametrize("other", ["error", "expired", "cancelled"])
+def test_sent_wins_in_either_order(other: OutcomeStatus) -> None:
+    for pair in itertools.permutations([_outcome(7, "sent"), _outcome(7, other, "late")]):
+        [merged] = ledger.merge(list(pair))
+        assert merged.status == "sent" and merged.error is None
 
 
-def test_a_redelivered_outcome_keeps_the_first_copy() -> None:
-    first = outcome(3, "error", second=0, error="first")
-    again = outcome(3, "error", second=9, error="again")
-    assert ledger.merge([first, again]) == [first]
+def test_an_error_wins_over_expiry_and_cancelling() -> None:
+    for order in itertools.permutations(["cancelled", "expired", "error"]):
+        statuses: list[OutcomeStatus] = list(order)  # type: ignore[arg-type]
+        [merged] = ledger.merge([_outcome(1, s, s) for s in statuses])
+        assert merged.status == "error"
+
+
+def test_the_first_of_equal_outcomes_is_kept() -> None:
+    merged = ledger.merge([_outcome(3, "error", "first"), _outcome(3, "error", "second")])
+    assert [o.error for o in merged] == ["first"]
 
 
 def test_one_outcome_per_message_in_id_order() -> None:
-    merged = ledger.merge([outcome(9, "sent"), outcome(2, "error"), outcome(5, "sent")])
-    assert [o.message_id for o in merged] == [2, 5, 9]
+    merged = ledger.merge(
+        [_outcome(9, "error"), _outcome(2, "sent"), _outcome(9, "sent"), _outcome(5, "expired")]
+    )
+    assert [(o.message_id, o.status) for o in merged] == [(2, "sent"), (5, "expired"), (9, "sent")]
     assert ledger.merge([]) == []
