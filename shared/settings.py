@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
     insecure_dev: bool = False
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, sealing gateway and SMTP secrets at rest "
+        "(the first seals, all open); see shared/encryption.py",
+    )
     outbound_allow: str = Field(
         default="",
         description="hosts, addresses or CIDR ranges outbound connections may reach although "
@@ -36,6 +41,13 @@ class Settings(BaseSettings):
     logger_batch_size: int = Field(default=500, ge=1, le=10000)
     logger_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
     resolver_batch_size: int = Field(default=1000, ge=1, le=10000)
+    campaign_rate_per_minute: float = Field(
+        default=60.0,
+        ge=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="campaigns and test sends per API token and minute (0: no limit)",
+    )
 
 
 @lru_cache(maxsize=1)

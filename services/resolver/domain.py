@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from shared import phones, templates
-from shared.sms import segment
+from shared.sms import parts_over
 from shared.vocabulary import CHANNELS_OF, Channel, RowStatus, SendTo
 
 IGNORED = "template rendered IGNORE NOTIFICATION"
@@ -188,7 +188,7 @@ def _address(number: phones.Number) -> str:
 def _text_problem(text: str, max_parts: int) -> str | None:
     if not text.strip():
         return "the message rendered empty"
-    parts = segment(text).parts
-    if parts > max_parts:
+    parts = parts_over(text, max_parts)
+    if parts is not None:
         return f"the message needs {parts} SMS parts, more than max_parts={max_parts}"
     return None

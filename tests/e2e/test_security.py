@@ -15,12 +15,14 @@ import pytest
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
-from services.campaign.access import RULES, Scope
+from services.campaign.http.app import ROUTES
+from services.campaign.http.rules import Scope
 from tests.conftest import Isolated
 from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
+RULES = {route.key: route.rule for route in ROUTES}
 RATE = 5  # campaigns and test sends per token and minute, in the API-only stack
 SECRET = "sandbox-secret"  # the gateway password of demo.client.sandbox_sms_config
 

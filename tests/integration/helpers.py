@@ -16,9 +16,9 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from services.campaign import domain as campaign_domain
-from services.campaign import repo as directory_repo
-from services.campaign.campaign_repo import insert_campaign
+from services.campaign.campaigns import domain as campaign_domain
+from services.campaign.campaigns.repo import insert_campaign
+from services.campaign.directory import repo as directory_repo
 from shared import amqp, config_store
 from shared.db import Pool, record_to_dict
 from shared.models import CampaignRequest, Filters, Person, SmsConfig
