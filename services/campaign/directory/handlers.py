@@ -11,7 +11,7 @@ from services.campaign.http import access
 from services.campaign.http.answers import Answer, Page, UpsertResult
 from services.campaign.http.params import PAGE, STRING
 from services.campaign.http.problems import Problem, parse_array
-from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Param, Route, tagged
+from services.campaign.http.routes import PREFIX, Param, Route, bulk_upsert, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope, Subject
 from services.campaign.http.web import json_response, page, path_id, pool_of
 
@@ -72,16 +72,12 @@ async def delete_person(request: web.Request) -> web.Response:
 
 def _routes(collection: str, kind: Subject) -> tuple[Route, ...]:
     return (
-        Route(
-            "PUT",
+        bulk_upsert(
             f"/{collection}",
             upsert,
-            Rule(ADMIN, Scope.PENDING),
             f"Insert or replace {collection} by id",
-            UpsertResult,
-            body=repo.Person,
-            many=MAX_BATCH,
-            body_cap=BULK_BODY_BYTES,
+            repo.Person,
+            MAX_BATCH,
         ),
         Route(
             "GET",

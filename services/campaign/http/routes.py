@@ -18,7 +18,8 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 from pydantic import BaseModel
 
-from services.campaign.http.rules import Rule, Scope
+from services.campaign.http.answers import UpsertResult
+from services.campaign.http.rules import ADMIN, Rule, Scope
 
 PREFIX = "/api/v1"
 JSON = "application/json"
@@ -96,6 +97,25 @@ class Route:
     def public(self) -> bool:
         """Served without a token."""
         return self.rule.public
+
+
+def bulk_upsert(
+    path: str, handler: Handler, summary: str, body: type[BaseModel], many: int
+) -> Route:
+    """``PUT`` of a JSON array of up to ``many`` records, inserted or replaced by id (what the
+    billing system sends): admins only, unscoped tokens only (``Scope.PENDING``), the bulk cap.
+    """
+    return Route(
+        "PUT",
+        path,
+        handler,
+        Rule(ADMIN, Scope.PENDING),
+        summary,
+        UpsertResult,
+        body=body,
+        many=many,
+        body_cap=BULK_BODY_BYTES,
+    )
 
 
 def tagged(tag: str, *routes: Route) -> tuple[Route, ...]:

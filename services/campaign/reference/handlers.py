@@ -15,8 +15,8 @@ from services.campaign.http import access
 from services.campaign.http.answers import Answer, Page, UpsertResult
 from services.campaign.http.params import PAGE
 from services.campaign.http.problems import parse_array
-from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route, tagged
-from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
+from services.campaign.http.routes import PREFIX, Route, bulk_upsert, tagged
+from services.campaign.http.rules import OPERATOR, Rule, Scope
 from services.campaign.http.web import json_response, page, pool_of
 from services.campaign.reference import repo
 from shared.models import Id, Strict
@@ -70,16 +70,12 @@ async def list_names(request: web.Request) -> web.Response:
 
 def _routes(collection: str) -> tuple[Route, ...]:
     return (
-        Route(
-            "PUT",
+        bulk_upsert(
             f"/{collection}",
             upsert,
-            Rule(ADMIN, Scope.PENDING),
             f"Insert or rename {collection} by id",
-            UpsertResult,
-            body=ReferenceName,
-            many=MAX_BATCH,
-            body_cap=BULK_BODY_BYTES,
+            ReferenceName,
+            MAX_BATCH,
         ),
         Route(
             "GET",

@@ -2,21 +2,18 @@
 
 from services.campaign.console.screens import Screen
 
-SMS = Screen(
-    name="logs_sms",
-    path="/logs/sms",
-    menu="Logs",
-    title="SMS",
-    needs=("GET", "/logs/sms"),
-    view="logs",
-    data={"channel": "sms"},
-)
-EMAIL = Screen(
-    name="logs_email",
-    path="/logs/email",
-    menu="Logs",
-    title="Email",
-    needs=("GET", "/logs/email"),
-    view="logs",
-    data={"channel": "email"},
-)
+
+def _logs(channel: str, title: str) -> Screen:
+    return Screen(
+        name=f"logs_{channel}",
+        path=f"/logs/{channel}",
+        menu="Logs",
+        title=title,
+        needs=("GET", f"/logs/{channel}"),
+        view="logs",
+        data={"channel": channel},
+    )
+
+
+SMS = _logs("sms", "SMS")
+EMAIL = _logs("email", "Email")
