@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import make_mocked_request
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from services.campaign.console import render, sessions
 from services.campaign.console import routes as console
@@ -13,6 +13,7 @@ from services.campaign.http import routes
 from services.campaign.http.access import Principal
 from services.campaign.http.app import ROUTES
 from services.campaign.http.problems import Problem
+from tests.unit.test_access import _app as real_app  # the application with fake token lookups
 
 SESSION = sessions.Session(b"x" * 32, "csrf-token")
 
@@ -102,3 +103,19 @@ def test_every_screen_has_its_template_and_script() -> None:
         assert (render.STATIC / script).exists(), screen
     assert len({s.path for s in SCREENS}) == len(SCREENS)
     assert len({s.name for s in SCREENS}) == len(SCREENS)
+
+
+async def test_without_a_session_pages_send_to_sign_in_and_the_api_asks_for_a_token() -> None:
+    async with TestClient(TestServer(real_app())) as client:
+        async with client.get("/mass-sending/create", allow_redirects=False) as response:
+            assert response.status == 303 and response.headers["Location"] == "/signin"
+        async with client.get("/signin") as response:
+            assert response.status == 200 and "API token" in await response.text()
+        async with client.get("/static/app.js") as response:
+            assert response.status == 200
+        async with client.get("/no-such-page") as response:
+            assert response.status == 404  # the router's, not a 401
+        async with client.get(routes.PREFIX + "/campaigns") as response:
+            assert response.status == 401
+        async with client.get(routes.PREFIX + "/no-such-route") as response:
+            assert response.status == 401
