@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import APIRequestContext, Page, expect
+from playwright.sync_api import APIRequestContext, Page, Request, Route, expect
 
 from demo.client import sandbox_sms_config
 from demo.stack import Stack
@@ -38,9 +38,26 @@ def test_history_filters_and_actions(
     page.get_by_label("Period", exact=True).select_option(label="Today")
     expect(rows).to_have_count(2)
     page.get_by_label("Period", exact=True).select_option(label="Custom range")
+    # The answer for From alone (every row) is held back: filling To must abort that request,
+    # so its stale answer can never replace the newer filters' one.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if stale(route.request):
+            held.append(route)
+        else:
+            route.continue_()
+
+    def stale(request: Request) -> bool:
+        return "from=" in request.url and "to=" not in request.url
+
+    page.route("**/api/v1/campaigns?*", hold)
     page.get_by_label("From", exact=True).fill("2020-01-01T00:00")
-    page.get_by_label("To", exact=True).fill("2020-02-01T00:00")
+    with page.expect_event("requestfailed", predicate=stale):
+        page.get_by_label("To", exact=True).fill("2020-02-01T00:00")
     expect(page.locator("#history")).to_contain_text("No entries")
+    page.unroute("**/api/v1/campaigns?*")
+    assert len(held) == 1
     page.get_by_label("Period", exact=True).select_option(label="Today")
     page.get_by_label("Status", exact=True).select_option(label="Sent")
     expect(rows).to_have_count(2)

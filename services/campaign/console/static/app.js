@@ -36,6 +36,23 @@ export async function api(method, path, opts = {}) {
   return { status: response.status, data };
 }
 
+/** An api() whose calls supersede each other: each aborts the one before, so a slow answer
+ * to older filters never replaces a newer one. Answers like api(), or null when superseded. */
+export function superseding() {
+  let inflight;
+  return async (method, path, opts = {}) => {
+    inflight?.abort();
+    const mine = (inflight = new AbortController());
+    try {
+      const answer = await api(method, path, { ...opts, signal: mine.signal });
+      return mine.signal.aborted ? null : answer;
+    } catch (e) {
+      if (e.name === "AbortError") return null;
+      throw e;
+    }
+  };
+}
+
 /** An element: h("td", {className: "x"}, "text", child). Strings become text nodes. */
 export function h(tag, props = {}, ...children) {
   const node = document.createElement(tag);

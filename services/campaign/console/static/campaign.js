@@ -1,5 +1,5 @@
 // One campaign, live: counts, rate, ETA, a rate chart, errors by reason, controls, recipients.
-import { $, api, applyPermissions, badge, dialog, fmtDate, h, label, pager, SEND_TO, showProblem, table } from "./app.js";
+import { $, api, applyPermissions, badge, dialog, fmtDate, h, label, pager, SEND_TO, showProblem, superseding, table } from "./app.js";
 
 const id = Number(window.location.pathname.split("/").pop());
 // The API's words (shared/vocabulary.py): message statuses, the final ones, finished campaigns.
@@ -7,6 +7,7 @@ const { statuses: STATUSES, final: DONE, finished: FINISHED } = JSON.parse($("#s
 const PAGE = 20;
 const samples = []; // [seconds, final messages]
 let offset = 0;
+const listed = superseding();
 let campaign = null;
 applyPermissions();
 $("#campaign-id").textContent = `#${id}`;
@@ -103,8 +104,9 @@ async function viewMessage(row) {
 }
 
 async function recipients() {
-  const { status, data } = await api("GET", `/campaigns/${id}/recipients`, { query: { status: $("#recipient-status").value, limit: PAGE, offset } });
-  if (status !== 200) return;
+  const answer = await listed("GET", `/campaigns/${id}/recipients`, { query: { status: $("#recipient-status").value, limit: PAGE, offset } });
+  if (!answer || answer.status !== 200) return;
+  const { data } = answer;
   $("#recipients").replaceChildren(
     table([
       { title: "ID", cell: (r) => r.id ?? "" }, { title: "Login", cell: (r) => r.login ?? "" },

@@ -1,5 +1,5 @@
 // Mass sending -> Create: the campaign form, live counts, Preview, Send, Send as test.
-import { $, $$, api, applyPermissions, clearErrors, debounce, dialog, h, page, pager, showProblem } from "./app.js";
+import { $, $$, api, applyPermissions, clearErrors, debounce, dialog, h, page, pager, showProblem, superseding } from "./app.js";
 
 const form = $("#create");
 const PAGE = 10;
@@ -77,21 +77,14 @@ function toggleChannel() {
 
 // --- live: matching count, characters / encoding / parts, template errors ------------------
 
-let inflight;
+const previewed = superseding();
 async function live() {
-  inflight?.abort();
-  inflight = new AbortController();
-  let answer;
   const body = request();
   // Nothing typed yet: still count who matches (the API needs some message to preview).
   const empty = !body.message && !body.template_id;
   if (empty) body.message = "-";
-  try {
-    answer = await api("POST", "/campaigns/preview", { body, query: { limit: 1 }, signal: inflight.signal });
-  } catch (e) {
-    if (e.name === "AbortError") return;
-    throw e;
-  }
+  const answer = await previewed("POST", "/campaigns/preview", { body, query: { limit: 1 } });
+  if (!answer) return undefined;
   const { status, data } = answer;
   if (status !== 200) {
     showProblem(form, data);

@@ -1,13 +1,15 @@
 // Directory: customers and leads, searched on the server, read-only.
-import { $, api, debounce, dialog, h, label, pager, table } from "./app.js";
+import { $, debounce, dialog, h, label, pager, superseding, table } from "./app.js";
 
 const PAGE = 25;
 let offset = 0;
+const listed = superseding();
 
 async function load() {
   const kind = $("#kind").value;
-  const { status, data } = await api("GET", `/${kind}`, { query: { search: $("#search").value.trim(), limit: PAGE, offset } });
-  if (status !== 200) return;
+  const answer = await listed("GET", `/${kind}`, { query: { search: $("#search").value.trim(), limit: PAGE, offset } });
+  if (!answer || answer.status !== 200) return;
+  const { data } = answer;
   $("#people").replaceChildren(
     table([
       { title: "ID", cell: (p) => p.id }, { title: "Login", cell: (p) => p.login },

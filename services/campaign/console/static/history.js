@@ -1,9 +1,10 @@
 // Mass sending -> History: Status and Period filters, columns, row actions, server-side paging.
-import { $, api, badge, can, dialog, fmtDate, h, pager, SEND_TO, showProblem, table, clearErrors } from "./app.js";
+import { $, api, badge, can, dialog, fmtDate, h, pager, SEND_TO, showProblem, superseding, table, clearErrors } from "./app.js";
 
 const PAGE = 20;
 const root = $("#history").parentElement;
 let offset = 0;
+const listed = superseding();
 
 const instant = (id) => ($(`#${id}`).value ? new Date($(`#${id}`).value).toISOString() : undefined);
 
@@ -12,7 +13,9 @@ async function load() {
   for (const node of document.querySelectorAll(".custom")) node.classList.toggle("hidden", period !== "custom");
   const query = { status: $("#status").value, period, limit: PAGE, offset };
   if (period === "custom") Object.assign(query, { from: instant("from"), to: instant("to") });
-  const { status, data } = await api("GET", "/campaigns", { query });
+  const answer = await listed("GET", "/campaigns", { query });
+  if (!answer) return;
+  const { status, data } = answer;
   if (status !== 200) { showProblem(root, data); $("#history").replaceChildren(); return; }
   clearErrors(root);
   const actions = (c) => h("div", { className: "inline" },

@@ -1,10 +1,11 @@
 // Logs -> SMS / Email: period, type, status filters; a row opens its details.
-import { $, api, badge, clearErrors, dialog, fmtDate, h, label, pager, showProblem, table } from "./app.js";
+import { $, api, badge, clearErrors, dialog, fmtDate, h, label, pager, showProblem, superseding, table } from "./app.js";
 
 const { channel } = JSON.parse($("#screen-data").textContent);
 const PAGE = 25;
 const root = $("#log").parentElement;
 let offset = 0;
+const listed = superseding();
 
 /** from/to of a period in the browser's time zone. */
 function range(period) {
@@ -21,7 +22,9 @@ async function load() {
   const period = $("#period").value;
   for (const node of document.querySelectorAll(".custom")) node.classList.toggle("hidden", period !== "custom");
   const query = { ...range(period), type: $("#type").value, status: $("#status").value, campaign_id: $("#campaign_id").value, limit: PAGE, offset };
-  const { status, data } = await api("GET", `/logs/${channel}`, { query });
+  const answer = await listed("GET", `/logs/${channel}`, { query });
+  if (!answer) return;
+  const { status, data } = answer;
   if (status !== 200) { showProblem(root, data); return; }
   clearErrors(root);
   $("#log").replaceChildren(
