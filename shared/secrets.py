@@ -154,7 +154,8 @@ def secret_values(payload: str, headers: Mapping[str, str], *, url: str = "") ->
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every non-empty secret in ``text`` with ``***``.
+    """Replace every non-empty secret in ``text`` with ``***`` (one shorter than
+    :data:`MIN_SECRET_LENGTH` only where no letter or digit touches it).
 
     Also replaces the forms a secret takes on the wire: percent-encoded (``quote_plus`` and
     ``quote``) and JSON-escaped (with and without ``ensure_ascii``).
@@ -183,7 +184,14 @@ def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
     if not variants:
         return None
     # Longest first so a secret that contains another is replaced whole, not partially.
-    return re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)))
+    return re.compile("|".join(_alternative(v) for v in sorted(variants, key=len, reverse=True)))
+
+
+def _alternative(variant: str) -> str:
+    # A short secret (``pwd=abc``) only where it stands alone: not the "p" of every "eapi".
+    if len(variant) >= MIN_SECRET_LENGTH:
+        return re.escape(variant)
+    return rf"(?<![A-Za-z0-9]){re.escape(variant)}(?![A-Za-z0-9])"
 
 
 def _masked_url(url: str, found: list[str]) -> str:

@@ -146,3 +146,11 @@ def test_origin() -> None:
     assert origin("https://GW.example/x") == ("https", "gw.example", 443)
     assert origin("http://gw.example:8080") == ("http", "gw.example", 8080)
     assert origin("http://gw.example:bad/") == ("http", "gw.example", 80)
+
+
+def test_a_short_credential_is_redacted_only_where_it_stands_alone() -> None:
+    found = secret_values("password=p&message=%MESSAGE%", {})
+    assert found == ["p"]
+    assert redact("POST https://gw/eapi/send\n\npassword=p&message=hi p", found) == (
+        "POST https://gw/eapi/send\n\npassword=***&message=hi ***"
+    )
