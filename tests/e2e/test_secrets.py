@@ -137,9 +137,7 @@ async def test_masked_secrets_never_move_to_a_new_host(admin: Api, gateway_stack
     status, problem = await admin.put("/config/sms", view | {"url": moved_url})
     assert status == 422 and problem["errors"][0]["field"] == "payload", problem
     payload = "username=u&password=p&message=%MESSAGE%&msisdn=%TO_DIGITS%"
-    status, problem = await admin.put(
-        "/config/sms", view | {"url": moved_url, "payload": payload}
-    )
+    status, problem = await admin.put("/config/sms", view | {"url": moved_url, "payload": payload})
     assert status == 422 and problem["errors"][0]["field"] == "headers.X-Client-Id", problem
     masked_userinfo = moved_url.replace("http://", "http://***:***@")
     fresh = {"url": masked_userinfo, "payload": payload, "headers": {}}
