@@ -241,8 +241,44 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
 
 
+def _unmask_pieces(new: list[str], shown: list[str], stored: list[str]) -> tuple[list[str], bool]:
+    # Pieces (``k=v`` pairs, path segments) sent back as shown get their stored form back; a
+    # shown form that stands for several stored ones is resolved by position only.
+    if len(shown) != len(stored):
+        return new, False
+    choices: dict[str, set[str]] = {}
+    for shown_piece, stored_piece in zip(shown, stored, strict=True):
+        if shown_piece != stored_piece:
+            choices.setdefault(shown_piece, set()).add(stored_piece)
+    result, carried = list(new), False
+    for i, piece in enumerate(new):
+        options = choices.get(piece, set())
+        if len(options) == 1:
+            result[i], carried = next(iter(options)), True
+        elif options and i < len(shown) and shown[i] == piece:
+            result[i], carried = stored[i], True
+    return result, carried
+
+
+def _unmask_text(new: str, shown: str, stored: str, sep: str) -> tuple[str, bool]:
+    pieces, carried = _unmask_pieces(new.split(sep), shown.split(sep), stored.split(sep))
+    return sep.join(pieces), carried
+
+
+def _unmask_url(new: str, shown: str, stored: str) -> tuple[str, bool]:
+    n, s, o = urlsplit(new), urlsplit(shown), urlsplit(stored)
+    userinfo, at, host = n.netloc.rpartition("@")
+    carried = bool(at) and userinfo == s.netloc.rpartition("@")[0] != o.netloc.rpartition("@")[0]
+    netloc = f"{o.netloc.rpartition('@')[0]}@{host}" if carried else n.netloc
+    path, in_path = _unmask_text(n.path, s.path, o.path, "/")
+    query, in_query = _unmask_text(n.query, s.query, o.query, "&")
+    return urlunsplit((n.scheme, netloc, path, query, n.fragment)), carried or in_path or in_query
+
+
 def unmask(new: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-    """Keep the stored secrets where the client sent back their masked form unchanged.
+    """Put the stored secrets back where the client sent back their masked form unchanged:
+    the whole field, or one ``k=v`` pair of a form payload or query, a path segment, the URL's
+    userinfo, a header.
 
     Raises :class:`SecretMoved` naming the field when that would send a stored secret to
     another origin (scheme, host, port) than the stored URL's: a new host gets new secrets.
@@ -250,21 +286,31 @@ def unmask(new: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     shown = masked(stored)
     merged = dict(new)
     carried: list[str] = []
-    for key in ("url", "payload", "callback_secret"):
-        if merged.get(key) == shown.get(key):
-            merged[key] = stored.get(key)
-            if key == "payload" and shown.get(key) != stored.get(key):
-                carried.append(key)
+    if merged.get("callback_secret") == shown.get("callback_secret"):
+        # Herald's own secret (the gateway presents it to us): it may stay with a new host.
+        merged["callback_secret"] = stored.get("callback_secret")
+    for key in ("url", "payload"):
+        value, was, old = merged.get(key), str(shown.get(key, "")), str(stored.get(key, ""))
+        if not isinstance(value, str) or was == old:
+            continue
+        if value == was:
+            merged[key], moved = old, True
+        elif key == "url":
+            merged[key], moved = _unmask_url(value, was, old)
+        elif not old.lstrip().startswith(("{", "[")):
+            merged[key], moved = _unmask_text(value, was, old, "&")
+        else:
+            moved = False
+        if moved:
+            carried.append(key)
     headers = merged.get("headers")
     if isinstance(headers, dict):
-        old, old_shown = stored.get("headers") or {}, shown["headers"]
+        old_headers, old_shown = stored.get("headers") or {}, shown["headers"]
         merged["headers"] = dict(headers)
         for name, value in headers.items():
-            if name in old and value == old_shown.get(name):
-                merged["headers"][name] = old[name]
-                if old[name] != value:
-                    carried.append(f"headers.{name}")
-    # The callback secret is Herald's own (the gateway presents it to us): it may stay.
+            if name in old_headers and value == old_shown.get(name) != old_headers[name]:
+                merged["headers"][name] = old_headers[name]
+                carried.append(f"headers.{name}")
     if carried and origin(str(merged.get("url", ""))) != origin(str(stored.get("url", ""))):
         raise SecretMoved(carried[0])
     return merged

@@ -66,6 +66,15 @@ def _config(stack: Stack) -> dict[str, Any]:
     )
 
 
+async def _sandbox_credentials(stack: Stack, username: str, password: str) -> None:
+    sandbox = Api(stack.sandbox_url + "/_sandbox", None)
+    try:
+        creds = {"credentials": {"username": username, "password": password}}
+        assert (await sandbox.put("/config", creds))[0] == 200
+    finally:
+        await sandbox.close()
+
+
 def _leaks(document: Any) -> list[str]:
     return [secret for secret in SECRETS if secret in str(document)]
 
@@ -78,12 +87,7 @@ async def test_viewer_and_logs_never_see_a_secret(
     status, sent = await admin.post("/config/sms/test", {"phone": "+27821110008"})
     assert status == 200 and sent["status"] == "sent", sent
     # Refused credentials: the sandbox echoes the username in its answer.
-    sandbox = Api(gateway_stack.sandbox_url + "/_sandbox", None)
-    try:
-        creds = {"credentials": {"username": "someone-else", "password": "other"}}
-        assert (await sandbox.put("/config", creds))[0] == 200
-    finally:
-        await sandbox.close()
+    await _sandbox_credentials(gateway_stack, "someone-else", "other")
     status, refused = await admin.post("/config/sms/test", {"phone": "+27821110007"})
     assert status == 200 and refused["status"] == "error", refused
     assert "invalid credentials" in refused["answer"], refused
@@ -123,15 +127,21 @@ async def test_test_send_answer_is_a_short_snippet(admin: Api, gateway_stack: St
 
 
 async def test_masked_secrets_never_move_to_a_new_host(admin: Api, gateway_stack: Stack) -> None:
+    await _sandbox_credentials(gateway_stack, USER, "sandbox-secret")
     assert (await admin.put("/config/sms", _config(gateway_stack)))[0] == 200
     status, view = await admin.get("/config/sms")
     assert status == 200
     view.pop("configured"), view.pop("paused")
-    # The same origin, another path: the masked secrets stay.
-    same = view | {"url": view["url"].replace("send_sms/2/2.0", "send_sms/2/2.1")}
-    assert (await admin.put("/config/sms", same))[0] == 422  # the userinfo was in the old URL
-    keep = view | {"rate_per_second": 5}
-    assert (await admin.put("/config/sms", keep))[0] == 200
+    # The same origin, an edited query and payload: the masked secrets stay.
+    same = view | {
+        "url": view["url"] + "&dca=7bit",
+        "payload": view["payload"].replace("max_parts=4", "max_parts=3"),
+    }
+    status, saved = await admin.put("/config/sms", same)
+    assert status == 200 and saved == view | same | {"configured": True, "paused": None}, saved
+    status, sent = await admin.post("/config/sms/test", {"phone": "+27821110008"})
+    assert status == 200 and sent["status"] == "sent", sent  # the stored password still works
+    view = same
 
     moved_url = f"http://localhost:{gateway_stack.sandbox_port}/eapi/submission/send_sms/2/2.0"
     status, problem = await admin.put("/config/sms", view | {"url": moved_url})

@@ -154,3 +154,29 @@ def test_a_short_credential_is_redacted_only_where_it_stands_alone() -> None:
     assert redact("POST https://gw/eapi/send\n\npassword=p&message=hi p", found) == (
         "POST https://gw/eapi/send\n\npassword=***&message=hi ***"
     )
+
+
+def test_unmask_pair_by_pair_and_segment_by_segment() -> None:
+    stored = _everything()
+    shown = masked(stored)
+    edited = shown | {
+        "payload": shown["payload"].replace("max_parts=4", "max_parts=3"),
+        "url": shown["url"].replace("Messages.json", "Messages").replace("dca=7bit", "dca=8bit"),
+    }
+    merged = unmask(edited, stored)
+    assert merged["payload"] == stored["payload"].replace("max_parts=4", "max_parts=3")
+    assert merged["url"] == (
+        stored["url"].replace("Messages.json", "Messages").replace("dca=7bit", "dca=8bit")
+    )
+    # A pair or segment changed by the client is taken as sent, "***" included (refused later).
+    assert unmask(shown | {"payload": "login=***x&to=%TO%"}, stored)["payload"] == (
+        "login=***x&to=%TO%"
+    )
+
+
+def test_masked_userinfo_cannot_move_to_another_host() -> None:
+    stored = _everything()
+    moved = masked(stored)["url"].replace("api.gw.example", "gw.attacker.example")
+    with pytest.raises(SecretMoved) as raised:
+        unmask(masked(stored) | {"url": moved}, stored)
+    assert raised.value.field == "url"
