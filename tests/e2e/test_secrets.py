@@ -120,6 +120,7 @@ async def test_test_send_answer_is_a_short_snippet(admin: Api, gateway_stack: St
     status, result = await admin.post("/config/sms/test", {"phone": "+27821110008"})
     assert status == 200 and result["status"] == "error", result
     assert "invalid dca" in result["answer"] and len(result["answer"]) <= 500, len(result["answer"])
+    assert "invalid dca" in result["reason"] and len(result["reason"]) <= 500, len(result["reason"])
     assert _leaks(result) == []
     # The log keeps the whole (redacted) answer for the operator.
     status, detail = await admin.get(f"/logs/sms/{result['message_id']}")

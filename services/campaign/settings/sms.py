@@ -98,9 +98,8 @@ def _no_mask_left(config: SmsConfig) -> None:
 ANSWER_SNIPPET = 500
 
 
-def snippet(text: str) -> str:
-    """At most :data:`ANSWER_SNIPPET` characters of ``text`` (already redacted: a secret cut in
-    two by the limit would no longer match)."""
+def _snippet(text: str) -> str:
+    # Cut after redaction: a secret cut in two by the limit would no longer match.
     return text if len(text) <= ANSWER_SNIPPET else text[: ANSWER_SNIPPET - 1] + "\u2026"
 
 
@@ -158,8 +157,9 @@ async def test_sms(request: web.Request) -> web.Response:
             message=text,
             status="sent" if status == "sent" else "error",
             http_status=call.http_status,
-            answer=snippet(call.body or ""),
-            reason=call.verdict.reason,
+            answer=_snippet(call.body or ""),
+            # A BulkSMS reason quotes the answer's description, which can be as long.
+            reason=_snippet(call.verdict.reason),
         )
     )
 
