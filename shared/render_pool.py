@@ -219,7 +219,10 @@ class RenderPool:
         loop = asyncio.get_running_loop()
         # Should this request be cancelled, the thread still owns the worker and hands it
         # back (or replaces it) when the answer or the deadline comes.
-        return await loop.run_in_executor(self._threads, self._serve, fn, args, seconds)
+        queued = time.monotonic()
+        return await loop.run_in_executor(
+            self._threads, self._serve, fn, args, seconds, queued + self.limits.queue_seconds
+        )
 
     def _start(self) -> None:
         with self._lock:
@@ -238,10 +241,15 @@ class RenderPool:
         self._idle.put(worker)
 
     def _serve(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], seconds: float
+        self, fn: Callable[..., Any], args: tuple[Any, ...], seconds: float, wait_until: float
     ) -> tuple[str, Any, float]:
+        # One thread per worker: a request mostly waits for a thread, and may start only
+        # before ``wait_until``, so that an overloaded pool answers busy instead of late.
+        wait = wait_until - time.monotonic()
         try:
-            worker = self._idle.get(timeout=self.limits.queue_seconds)
+            if wait <= 0:
+                raise queue.Empty
+            worker = self._idle.get(timeout=wait)
         except queue.Empty:
             return ("busy", None, 0.0)
         began = time.monotonic()

@@ -28,7 +28,7 @@ from services.campaign import (
     tokens,
 )
 from services.campaign.web import STATE, State
-from shared import amqp, db, service
+from shared import amqp, db, render_pool, service
 from shared.settings import Settings
 
 PREFIX = "/api/v1"
@@ -46,7 +46,7 @@ def create_app(state: State) -> web.Application:
             problems.middleware,
             auth.middleware(token.get_secret_value() if token else None),
             access.middleware,
-            limits.middleware(),
+            limits.middleware(preview_rate=state.settings.preview_rate_per_minute),
         ],
         client_max_size=MAX_BODY_BYTES,
     )
@@ -80,7 +80,11 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     pool = await db.open_database(settings.database_url)
     connection = await amqp.connect(settings.amqp_url, name="herald-campaign")
     _, exchange = await amqp.open_channel(connection)
-    state = State(settings=settings, pool=pool, amqp=connection, exchange=exchange)
+    renderer = render_pool.RenderPool(render_pool.Limits.of(settings))
+    await renderer.start()
+    state = State(
+        settings=settings, pool=pool, amqp=connection, exchange=exchange, renderer=renderer
+    )
     app = create_app(state)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -96,5 +100,6 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay
+        await service.settle(renderer.close())
         await service.settle(connection.close())
         await service.settle(pool.close())

@@ -9,10 +9,11 @@ from aiohttp import web
 
 from services.campaign import repo
 from services.campaign.problems import Problem, field_error
-from services.campaign.web import pool_of
+from services.campaign.web import pool_of, renderer_of
 from shared import config_store, templates
 from shared.db import record_to_dict
 from shared.models import CampaignRequest, SmsConfig
+from shared.render_pool import Job
 from shared.sms import segment
 
 # Recipients rendered (and checked for length) before a campaign is accepted; the resolver
@@ -49,7 +50,7 @@ async def message_source(request: web.Request, body: CampaignRequest) -> tuple[s
         subject = subject or template["subject"]
     for text, name in ((source, where), (subject, "subject")):
         try:
-            templates.check(text)
+            await renderer_of(request).check(text)
         except templates.TemplateProblem as exc:
             raise field_error(name, str(exc)) from None
     return source, where, subject
@@ -110,13 +111,19 @@ async def compose(request: web.Request, body: CampaignRequest, page_size: int) -
     rendered: str | None = None
     subject: str | None = None
     too_long: list[str] = []
-    for person in people[:CHECKED_RECIPIENTS]:
-        values = {**variables, "customer": templates.person_context(person)}
-        try:
-            text = templates.render(source, values, html=html)
-            title = templates.render(subject_source, values)
-        except templates.TemplateProblem as exc:
-            raise field_error(where, f"{exc} (for recipient {person['id']})") from None
+    checked = people[:CHECKED_RECIPIENTS]
+    contexts = [{**variables, "customer": templates.person_context(p)} for p in checked]
+    jobs = [Job(s, c, h) for c in contexts for s, h in ((source, html), (subject_source, False))]
+    try:
+        outcomes = await renderer_of(request).render(jobs, fail_fast=True)
+    except templates.TemplateProblem as exc:  # stopped: past the budget, out of memory
+        raise field_error(where, str(exc)) from None
+    texts = [o for o in outcomes if isinstance(o, str)]
+    if len(texts) < len(outcomes):  # the first problem ends the list
+        failed = checked[len(texts) // 2]["id"]
+        raise field_error(where, f"{outcomes[len(texts)]} (for recipient {failed})")
+    for i, person in enumerate(checked):
+        text, title = texts[2 * i], texts[2 * i + 1]
         if rendered is None:
             rendered, subject = text, title
         if config is not None and not templates.is_ignored(text):

@@ -8,6 +8,8 @@ attachments: the application's 32 MiB; campaign bodies, whose id lists run to me
 Rate: ``POST /campaigns``, ``POST /campaigns/test`` and ``POST /config/sms/test`` share one
 budget per token, ``HERALD_CAMPAIGN_RATE_PER_MINUTE`` (default 60, 0 turns it off): up to that
 many at once, then one every ``60 / rate`` seconds; over it, 429 with ``Retry-After``.
+``POST /campaigns/preview`` (each renders up to 100 recipients) has a budget of its own,
+``HERALD_PREVIEW_RATE_PER_MINUTE`` (default 600).
 
 The budget is a GCRA row in Postgres (the ``rate_limits`` table the senders use for gateways),
 not a window in process memory: it holds across every API process and across restarts, and
@@ -47,9 +49,13 @@ BODY_CAPS: dict[tuple[str, str], int] = {
 
 RATE_ENV = "HERALD_CAMPAIGN_RATE_PER_MINUTE"
 DEFAULT_RATE_PER_MINUTE = 60.0
-RATE_LIMITED = frozenset(
-    {("POST", "/campaigns"), ("POST", "/campaigns/test"), ("POST", "/config/sms/test")}
-)
+# Route → the budget it draws from; each budget has its own rate per token and minute.
+RATE_LIMITED: dict[tuple[str, str], str] = {
+    ("POST", "/campaigns"): "campaigns and test sends",
+    ("POST", "/campaigns/test"): "campaigns and test sends",
+    ("POST", "/config/sms/test"): "campaigns and test sends",
+    ("POST", "/campaigns/preview"): "previews",
+}
 PERIOD = timedelta(minutes=1)
 
 
@@ -109,12 +115,14 @@ async def take(pool: Pool, name: str, rate: float) -> float:
     return max(float(wait or 0.0), 0.001)
 
 
-def middleware(rate: float | None = None) -> Middleware:
-    """Body caps and the campaign rate; after auth.middleware and access.middleware.
+def middleware(rate: float | None = None, preview_rate: float = 600) -> Middleware:
+    """Body caps and the rates; after auth.middleware and access.middleware.
 
-    ``rate`` per token and minute; None reads ``HERALD_CAMPAIGN_RATE_PER_MINUTE``.
+    ``rate`` of campaigns per token and minute (None reads ``HERALD_CAMPAIGN_RATE_PER_MINUTE``),
+    ``preview_rate`` of previews.
     """
-    per_minute = rate_per_minute() if rate is None else rate
+    rates = {"campaigns and test sends": rate_per_minute() if rate is None else rate}
+    rates["previews"] = preview_rate
 
     @web.middleware
     async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -123,14 +131,19 @@ def middleware(rate: float | None = None) -> Middleware:
         length = request.content_length
         if length is not None and length > cap:
             raise Problem(413, f"request body of {length} bytes; this route takes {cap} at most")
-        if key in RATE_LIMITED and per_minute > 0:
-            wait = await take(pool_of(request), bucket(principal_of(request)), per_minute)
+        budget = RATE_LIMITED.get(key) if key else None
+        per_minute = rates[budget] if budget else 0
+        if budget and per_minute > 0:
+            name = bucket(principal_of(request))
+            if budget == "previews":
+                name += ":previews"
+            wait = await take(pool_of(request), name, per_minute)
             if wait > 0:
                 seconds = math.ceil(wait)
                 raise Problem(
                     429,
-                    f"at most {per_minute:g} campaigns and test sends per minute for this"
-                    f" token; retry in {seconds} s",
+                    f"at most {per_minute:g} {budget} per minute for this token;"
+                    f" retry in {seconds} s",
                     headers={"Retry-After": str(seconds)},
                 )
         if request.body_exists and cap < request.client_max_size:

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign.problems import Problem, field_error, parse_body
-from services.campaign.web import json_response, page, path_id, pool_of
+from services.campaign.web import json_response, page, path_id, pool_of, renderer_of
 from shared import templates
 from shared.db import record_to_dict
 
@@ -27,10 +27,10 @@ class TemplateBody(BaseModel):
     body: Annotated[str, Field(min_length=1, max_length=templates.MAX_SOURCE_LENGTH)]
 
 
-def _checked(body: TemplateBody) -> TemplateBody:
+async def _checked(request: web.Request, body: TemplateBody) -> TemplateBody:
     for field in ("subject", "body"):
         try:
-            templates.check(getattr(body, field))
+            await renderer_of(request).check(getattr(body, field))
         except templates.TemplateProblem as exc:
             raise field_error(field, str(exc)) from None
     return body
@@ -58,7 +58,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 async def create(request: web.Request) -> web.Response:
     """``POST /templates``."""
-    body = _checked(await parse_body(request, TemplateBody))
+    body = await _checked(request, await parse_body(request, TemplateBody))
     row = await pool_of(request).fetchrow(
         f"INSERT INTO templates (title, description, channel, subject, body)"
         f" VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}",
@@ -84,7 +84,7 @@ async def get(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     """``PUT /templates/{id}``: replace it."""
     template_id = _template_id(request)
-    body = _checked(await parse_body(request, TemplateBody))
+    body = await _checked(request, await parse_body(request, TemplateBody))
     row = await pool_of(request).fetchrow(
         f"UPDATE templates SET title = $2, description = $3, channel = $4, subject = $5,"
         f" body = $6, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",

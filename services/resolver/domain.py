@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from shared import phones, templates
 from shared.sms import segment
+from shared.vocabulary import CHANNELS_OF, SendTo
 
 RowStatus = Literal["new", "error", "skipped"]
 Channel = Literal["sms", "email", "portal"]
@@ -56,6 +57,29 @@ def rows_for(
     if send_to in ("portal", "portal_email"):
         rows += portal_rows(person, content)
     return rows
+
+
+def rows_for_people(
+    send_to: str,
+    people: Sequence[Mapping[str, Any]],
+    content: Content,
+    documents: Mapping[int, Sequence[int]],
+) -> list[Row]:
+    """Every ledger row of a batch of people (what a render worker runs, under its limits)."""
+    return [
+        row
+        for person in people
+        for row in rows_for(send_to, person, content, documents.get(int(person["id"]), ()))
+    ]
+
+
+def failed_rows(send_to: SendTo, people: Sequence[Mapping[str, Any]], reason: str) -> list[Row]:
+    """One error row per person and channel: the campaign's template could not be rendered."""
+    return [
+        Row(int(p["id"]), "portal" if channel == "portal" else "", "", "error", reason, channel)
+        for p in people
+        for channel in CHANNELS_OF[send_to]
+    ]
 
 
 def sms_rows(person: Mapping[str, Any], content: Content) -> list[Row]:

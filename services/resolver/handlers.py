@@ -15,9 +15,9 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobu
 from pydantic import ValidationError
 
 from services.resolver import repo
-from services.resolver.domain import Content, rows_for
+from services.resolver.domain import Content, failed_rows, rows_for_people
 from services.resolver.jobs import JobMessage, delivery_body, sms_body
-from shared import amqp, config_store, topology
+from shared import amqp, config_store, render_pool, topology
 from shared.db import Pool
 from shared.models import Filters
 from shared.schemas import ResolveCampaign
@@ -67,11 +67,13 @@ class Resolver:
         pool: Pool,
         channel: AbstractRobustChannel,
         exchange: AbstractExchange,
+        renderer: render_pool.RenderPool | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.channel = channel
         self.exchange = exchange
+        self.renderer = renderer or render_pool.shared()
         self.stopping = asyncio.Event()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
@@ -193,6 +195,7 @@ class Resolver:
         read_from = campaign["resolve_cursor"]
         in_flight: deque[_Batch] = deque()
         published = 0
+        aborted: str | None = None  # why the template was stopped: the rest fails alike
         try:
             while True:
                 await self._stop_if_asked(campaign_id, in_flight)
@@ -209,13 +212,19 @@ class Resolver:
                     documents = await repo.documents_for(
                         self.pool, [p["id"] for p in people], document_types
                     )
-                    rows = [
-                        row
-                        for person in people
-                        for row in rows_for(
-                            campaign["send_to"], person, content, documents.get(person["id"], ())
-                        )
-                    ]
+                    if aborted is None:
+                        try:
+                            rows = await self.renderer.session(
+                                self.settings.resolver_render_timeout_seconds
+                            ).call(rows_for_people, campaign["send_to"], people, content, documents)
+                        except render_pool.RenderAborted as exc:
+                            # Hook for the 'failed' status: fail the campaign with
+                            # failed_reason = aborted and return. Until then each person
+                            # gets an error row saying why, as a template error does.
+                            aborted = f"the campaign's template was stopped: {exc}"
+                            log.warning("campaign %s: %s", campaign_id, aborted)
+                    if aborted is not None:
+                        rows = failed_rows(campaign["send_to"], people, aborted)
                     count, pending = await repo.store_rows(
                         self.pool, campaign_id, campaign["recipient_type"], rows, expiry
                     )

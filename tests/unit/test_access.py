@@ -162,6 +162,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
     monkeypatch.setattr(tokens, "lookup", lookup)
     monkeypatch.setattr(access, "owner", owner)
     monkeypatch.setenv(limits.RATE_ENV, "0")
+    monkeypatch.setenv("HERALD_PREVIEW_RATE_PER_MINUTE", "0")
     yield looked_up
 
 
