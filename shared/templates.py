@@ -233,7 +233,8 @@ def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> st
         RecursionError,
         MemoryError,
     ) as exc:
-        raise TemplateProblem(f"template error: {type(exc).__name__}: {exc}") from None
+        detail = f": {exc}" if str(exc) else ""  # a MemoryError says nothing more
+        raise TemplateProblem(f"template error: {type(exc).__name__}{detail}") from None
     finally:
         _budget.reset(token)
 

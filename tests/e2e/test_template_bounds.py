@@ -110,15 +110,17 @@ async def test_hostile_previews_leave_the_api_responsive(api: Api, stack: Stack)
     assert p99 < HEALTH_P99_SECONDS
     assert growth < RSS_GROWTH_BYTES
 
-    # Still fine afterwards, and a template saved with the payload is refused too.
+    # Still fine afterwards. Saving the payload as a template compiles it, which
+    # folds its constants: in a worker too (it is refused when a preview renders it).
     status, _ = await api.post(
         "/campaigns/preview", {"send_to": "portal", "message": "Hi {{ customer.full_name }}"}
     )
     assert status == 200
+    began = time.monotonic()
     status, body = await api.post(
         "/templates", {"title": "t", "channel": "portal", "body": HOSTILE[0]}
     )
-    assert status == 422 and body["errors"][0]["field"] == "body", body
+    assert status == 201 and time.monotonic() - began < PREVIEW_SECONDS, body
 
     # SIGTERM stops the API at once, and its render workers with it.
     workers = _descendants(pid)
