@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobu
 from pydantic import ValidationError
 
 from services.resolver import repo
-from services.resolver.domain import Content, failed_rows, rows_for_people
+from services.resolver.domain import Content, Row, failed_rows, rows_for_people
 from services.resolver.jobs import JobMessage, delivery_body, sms_body
 from shared import amqp, config_store, render_pool, topology
 from shared.db import Pool
@@ -213,16 +213,7 @@ class Resolver:
                         self.pool, [p["id"] for p in people], document_types
                     )
                     if aborted is None:
-                        try:
-                            rows = await self.renderer.session(
-                                self.settings.resolver_render_timeout_seconds
-                            ).call(rows_for_people, campaign["send_to"], people, content, documents)
-                        except render_pool.RenderAborted as exc:
-                            # Hook for the 'failed' status: fail the campaign with
-                            # failed_reason = aborted and return. Until then each person
-                            # gets an error row saying why, as a template error does.
-                            aborted = f"the campaign's template was stopped: {exc}"
-                            log.warning("campaign %s: %s", campaign_id, aborted)
+                        rows, aborted = await self._render(campaign, people, content, documents)
                     if aborted is not None:
                         rows = failed_rows(campaign["send_to"], people, aborted)
                     count, pending = await repo.store_rows(
@@ -255,6 +246,28 @@ class Resolver:
             published,
             ", nothing left to send" if closed else "",
         )
+
+    async def _render(
+        self,
+        campaign: dict[str, Any],
+        people: list[dict[str, Any]],
+        content: Content,
+        documents: dict[int, list[int]],
+    ) -> tuple[list[Row], str | None]:
+        """A batch's rows, worked out in a render worker; or why its template was stopped."""
+        session = self.renderer.session(self.settings.resolver_render_timeout_seconds)
+        try:
+            rows = await session.call(
+                rows_for_people, campaign["send_to"], people, content, documents
+            )
+        except render_pool.RenderAborted as exc:
+            # Hook for the 'failed' status: fail the campaign with this as its failed_reason
+            # and stop. Until then each person gets an error row saying why, as a template
+            # error does, and the campaign ends sent_with_error.
+            reason = f"the campaign's template was stopped: {exc}"
+            log.warning("campaign %s: %s", campaign["id"], reason)
+            return [], reason
+        return rows, None
 
     async def _settle(self, campaign_id: int, in_flight: deque[_Batch], keep: int) -> _Settled:
         """Settle the oldest batches until ``keep`` are left (all of them once the cursor
