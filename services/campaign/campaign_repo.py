@@ -164,11 +164,7 @@ async def cancel(conn: Connection, campaign_id: int, *, remove: bool) -> str | N
     )
     if previous is None:
         return None
-    await conn.execute(
-        "UPDATE messages SET status = 'cancelled', error = 'campaign cancelled',"
-        " updated_at = now() WHERE campaign_id = $1 AND status = 'new'",
-        campaign_id,
-    )
+    await ledger.cancel_campaign_messages(conn, campaign_id)
     if remove:
         await conn.execute(
             "UPDATE campaigns SET status = 'removed', status_before_removal ="

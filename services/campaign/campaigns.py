@@ -13,7 +13,7 @@ from services.campaign import access, campaign_repo, domain, repo
 from services.campaign.compose import compose
 from services.campaign.problems import Problem, field_error, parse_body
 from services.campaign.web import json_response, path_id, pool_of, query_int, state_of
-from shared import config_store, phones, topology
+from shared import config_store, ledger, phones, topology
 from shared.models import CampaignRequest
 from shared.schemas import DeliveryJob, ResolveCampaign, SmsJob
 from shared.sms import segment
@@ -99,18 +99,16 @@ async def send_test(request: web.Request) -> web.Response:
         )
     expires_at = datetime.now(UTC) + timedelta(days=expiry_days)
     async with pool.acquire() as conn, conn.transaction():
-        message_id = await conn.fetchval(
-            "INSERT INTO messages (channel, type, recipient_kind, customer_id, recipient,"
-            " subject, text, attachments, expires_at)"
-            " VALUES ($1, 'test', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            channel,
-            body.recipient_type,
-            composed.people[0]["id"],
-            to,
-            composed.subject or "",
-            composed.rendered,
-            [a["id"] for a in composed.attachments],
-            expires_at,
+        message_id = await ledger.insert_test_message(
+            conn,
+            channel=channel,
+            recipient_kind=body.recipient_type,
+            customer_id=composed.people[0]["id"],
+            recipient=to,
+            subject=composed.subject or "",
+            text=composed.rendered,
+            attachments=[a["id"] for a in composed.attachments],
+            expires_at=expires_at,
         )
         if channel == "sms":
             job = SmsJob(

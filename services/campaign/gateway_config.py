@@ -10,15 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.campaign.problems import Problem, field_error, from_validation, parse_body, read_json
 from services.campaign.web import json_response, pool_of, state_of
-from shared import config_store, phones, secrets
+from shared import config_store, ledger, phones, secrets, sms_client
 from shared.models import CompanyInfo, EmailConfig, SmsConfig
+from shared.schemas import Outcome, OutcomeStatus
 from shared.sms_client import Gateway
-from shared.sms_gateway import (
-    Classification,
-    classify_exception,
-    classify_response,
-    validate_payload,
-)
+from shared.sms_gateway import validate_payload
 
 
 async def _view(request: web.Request, config: SmsConfig, *, configured: bool) -> dict[str, Any]:
@@ -97,49 +93,40 @@ async def test_sms(request: web.Request) -> web.Response:
         raise field_error("phone", number.error or "invalid phone number")
     now = datetime.now(UTC)
     text = f"TEST SMS! TIME: {now.strftime('%Y-%m-%d %H:%M:%S')} UTC"
-    message_id = await pool.fetchval(
-        "INSERT INTO messages (channel, type, recipient, text, status, attempts, expires_at)"
-        " VALUES ('sms', 'test', $1, $2, 'sending', 1, $3) RETURNING id",
-        number.e164,
-        text,
-        now + timedelta(days=config.expiry_days),
+    message_id = await ledger.insert_test_message(
+        pool,
+        channel="sms",
+        recipient=number.e164,
+        text=text,
+        expires_at=now + timedelta(days=config.expiry_days),
+        sending=True,
     )
-    hidden = secrets.secret_values(config.payload, config.headers, url=str(config.url))
     gateway = Gateway(config)
-    http_status: int | None = None
     try:
-        http_request = gateway.request(number.e164, text, message_id)
-        http_status, answer = await gateway.send(http_request)
-        verdict = classify_response(http_status, answer, config.success_text, now=now)
-    except ValueError as exc:
-        answer, verdict = (
-            "",
-            Classification("permanent", f"gateway configuration: {exc}", None, None),
-        )
-    except Exception as exc:
-        answer, verdict = "", classify_exception(exc)
+        call = await sms_client.deliver(gateway, number.e164, text, message_id)
     finally:
         await gateway.close()
-    answer = secrets.redact(answer, hidden)
-    status = "sent" if verdict.verdict == "sent" else "error"
-    await pool.execute(
-        "UPDATE messages SET status = $2, error = $3, gateway_answer = $4, batch_id = $5,"
-        " sent_at = CASE WHEN $2 = 'sent' THEN now() END, updated_at = now() WHERE id = $1",
-        message_id,
-        status,
-        None if status == "sent" else secrets.redact(verdict.reason, hidden),
-        answer,
-        verdict.batch_id,
+    status: OutcomeStatus = "sent" if call.verdict.verdict == "sent" else "error"
+    outcome = Outcome(
+        message_id=message_id,
+        status=status,
+        error=None if status == "sent" else call.verdict.reason,
+        gateway_request=call.request,
+        gateway_answer=call.answer,
+        batch_id=call.verdict.batch_id,
+        attempt=1,
+        at=datetime.now(UTC),
     )
+    await ledger.apply_outcomes(pool, [outcome])
     return json_response(
         {
             "message_id": message_id,
             "to": number.e164,
             "message": text,
             "status": status,
-            "http_status": http_status,
-            "answer": answer,
-            "reason": secrets.redact(verdict.reason, hidden),
+            "http_status": call.http_status,
+            "answer": call.body or "",
+            "reason": call.verdict.reason,
         }
     )
 

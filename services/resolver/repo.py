@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,35 +64,10 @@ class Pending:
     expires_at: datetime
 
 
-_INSERT_ROWS = """
-    WITH inserted AS (
-        INSERT INTO messages (channel, campaign_id, recipient_kind, customer_id, recipient,
-                              subject, text, status, error, attachments, documents, expires_at)
-        SELECT r.channel, $1, $2, r.customer_id, r.recipient, r.subject, r.text, r.status,
-               r.error, r.attachments::jsonb, r.documents::jsonb, r.expires_at
-          FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                      $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
-            AS r(channel, customer_id, recipient, subject, text, status, error,
-                 attachments, documents, expires_at)
-        ON CONFLICT (campaign_id, customer_id, channel, recipient)
-           WHERE campaign_id IS NOT NULL DO NOTHING
-        RETURNING id, channel, recipient, text, status, expires_at
-    )
-    SELECT id, channel, recipient, text, status, expires_at, true AS fresh FROM inserted
-    UNION ALL
-    SELECT id, channel, recipient, text, status, expires_at, false FROM messages
-     WHERE campaign_id = $1 AND customer_id = ANY($4::bigint[])
-    ORDER BY id
-"""
 _SELECT_ROWS = (
     "SELECT id, channel, recipient, text, status, expires_at FROM messages"
     " WHERE campaign_id = $1 AND customer_id = ANY($2::bigint[]) ORDER BY id"
 )
-_NO_IDS = json.dumps([])
-
-
-def _ids(values: tuple[int, ...]) -> str:
-    return json.dumps(list(values)) if values else _NO_IDS
 
 
 async def store_rows(
@@ -107,23 +81,7 @@ async def store_rows(
     and every still-new one: the jobs to publish, including any that a crash left
     unpublished.
     """
-    # One statement: the rows it inserts (RETURNING), and those these people already had
-    # (the statement's snapshot does not see its own inserts, so nothing is counted twice).
-    stored = await pool.fetch(
-        _INSERT_ROWS,
-        campaign_id,
-        kind,
-        [r.channel for r in rows],
-        [r.customer_id for r in rows],
-        [r.recipient for r in rows],
-        [r.subject for r in rows],
-        [r.text for r in rows],
-        [r.status for r in rows],
-        [r.error for r in rows],
-        [_ids(r.attachments) for r in rows],
-        [_ids(r.documents) for r in rows],
-        [expires_at[r.channel] for r in rows],
-    )
+    stored = await ledger.insert_campaign_rows(pool, campaign_id, kind, rows, expires_at)
     if sum(1 for r in stored if r["fresh"]) < len(rows):
         # Some rows existed (a replay, or another resolver on the same batch): read them all
         # again in a new snapshot, which also sees rows that a concurrent resolver committed

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from shared import topology
-from shared.sms_gateway import Classification, HttpRequest
+from shared.sms_gateway import Classification
 
 ActionKind = Literal["sent", "error", "expired", "retry"]
 
@@ -63,15 +63,6 @@ def _tier_at_least(seconds: float) -> int:
         if tier >= seconds:
             return tier
     return topology.RETRY_DELAYS_S[-1]
-
-
-def describe_request(request: HttpRequest) -> str:
-    """A readable copy of the HTTP request for the SMS log (to be redacted by the caller)."""
-    lines = [f"{request.method} {request.url}"]
-    lines += [f"{name}: {value}" for name, value in request.headers.items()]
-    if request.body is not None:
-        lines += ["", request.body.decode("utf-8", "replace")]
-    return "\n".join(lines)
 
 
 def classify_smtp(exc: BaseException) -> Classification:

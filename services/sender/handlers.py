@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
-from services.sender import domain, repo
+from services.sender import domain
 from services.sender.batching import Batcher
 from services.sender.drivers import BatchingDriver, Delivery, Driver, Job
 from shared import amqp, ledger, topology
@@ -39,7 +39,7 @@ class _Settled:
 
     outcomes: list[Outcome] = field(default_factory=list)
     retries: list[tuple[Job, int]] = field(default_factory=list)
-    releases: list[repo.Release] = field(default_factory=list)  # claims of the retries
+    releases: list[ledger.Release] = field(default_factory=list)  # claims of the retries
 
 
 class Sender:
@@ -131,7 +131,7 @@ class Sender:
         if not settled.releases:
             return
         try:
-            await repo.release_many(self.pool, settled.releases)
+            await ledger.release_many(self.pool, settled.releases)
         except Exception as exc:
             # The database is away: the claims' leases run out by themselves.
             log.warning("cannot hand back %d claims (%s)", len(settled.releases), exc)
@@ -160,8 +160,8 @@ class Sender:
                 live.append(job)
         if not live:
             return
-        claims = await repo.claim_many(self.pool, [job.message_id for job in live], driver.lease)
-        claimed: dict[int, tuple[Job, repo.Claim]] = {}
+        claims = await ledger.claim_many(self.pool, [job.message_id for job in live], driver.lease)
+        claimed: dict[int, tuple[Job, ledger.Claim]] = {}
         for job in live:
             claim = claims[job.message_id]
             if claim.result == "claimed":
@@ -188,7 +188,7 @@ class Sender:
         self,
         lane: topology.JobLane,
         job: Job,
-        claim: repo.Claim,
+        claim: ledger.Claim,
         driver: Driver,
         now: datetime,
         settled: _Settled,
@@ -203,21 +203,21 @@ class Sender:
                 delivery = await self._attempt(driver, job)
         await self._conclude(job, claim, driver, delivery, now, settled)
 
-    async def _still_ours(self, job: Job, claim: repo.Claim, driver: Driver) -> bool:
+    async def _still_ours(self, job: Job, claim: ledger.Claim, driver: Driver) -> bool:
         if _batching(driver) is None:
             return True
         # With batches on, up to batch_size claims may have waited for a few connections:
         # renew the claim right before the call, or leave the message to whoever took it
         # over once the lease lapsed.
         try:
-            return await repo.renew(self.pool, job.message_id, claim.attempts, driver.lease)
+            return await ledger.renew(self.pool, job.message_id, claim.attempts, driver.lease)
         except Exception as exc:
             log.warning("message %s: cannot renew its claim (%s); sent anyway", job.message_id, exc)
             return True
 
     async def _send_batch(
         self,
-        jobs: list[tuple[Job, repo.Claim]],
+        jobs: list[tuple[Job, ledger.Claim]],
         driver: BatchingDriver,
         now: datetime,
         settled: _Settled,
@@ -236,7 +236,7 @@ class Sender:
     async def _conclude(
         self,
         job: Job,
-        claim: repo.Claim,
+        claim: ledger.Claim,
         driver: Driver,
         delivery: Delivery,
         now: datetime,
@@ -254,7 +254,7 @@ class Sender:
                     if driver.usable():  # once, not once per message of a batch
                         await driver.paused_by(delivery, now)
                     delay = topology.RETRY_DELAYS_S[0]  # the pause, not the tier, holds it back
-                release = repo.Release(
+                release = ledger.Release(
                     job.message_id, claim.attempts, reason or "", delivery.answer
                 )
                 settled.releases.append(release)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from services.sender import domain
 from services.sender.drivers import Delivery, Job
 from services.sender.ratelimit import SharedRateLimiter
-from shared import config_store, secrets, sms_batch
+from shared import config_store, sms_batch, sms_client
 from shared.db import Pool
 from shared.models import SmsConfig
 from shared.schemas import SmsJob
@@ -41,7 +41,6 @@ class SmsDriver:
         self.gateway: Gateway | None = None
         self.paused = False
         self.limiter = SharedRateLimiter(pool, "sms")
-        self._secrets: list[str] = []
 
     async def apply_config(self, config: SmsConfig | None) -> None:
         """Use a new gateway configuration from now on (in-flight calls finish on the old)."""
@@ -49,11 +48,6 @@ class SmsDriver:
             return
         old, self.config = self.gateway, config
         self.gateway = Gateway(config) if config is not None else None
-        self._secrets = (
-            secrets.secret_values(config.payload, config.headers, url=str(config.url))
-            if config
-            else []
-        )
         if old is not None:
             asyncio.get_running_loop().call_later(
                 old.config.timeout_seconds + 1, lambda: asyncio.ensure_future(old.close())
@@ -97,23 +91,14 @@ class SmsDriver:
         return self.config.rate_per_second if self.config else None
 
     def redact(self, text: str) -> str:
-        return secrets.redact(text, self._secrets)
+        return self.gateway.redact(text) if self.gateway is not None else text
 
     async def deliver(self, job: Job) -> Delivery:
         assert isinstance(job, SmsJob) and self.gateway is not None
-        config = self.gateway.config
-        try:
-            request = self.gateway.request(job.to, job.text, job.message_id)
-        except ValueError as exc:
-            verdict = Classification("permanent", f"gateway configuration: {exc}", None, None)
-            return Delivery(verdict)
-        stored = self.redact(domain.describe_request(request))
-        if config.rate_per_second is not None:
-            # Right before the call, so the gateway sees the slots' spacing.
-            await self.limiter.acquire(config.rate_per_second)
-        status, body = await self.gateway.send(request)
-        verdict = classify_response(status, body, config.success_text, now=datetime.now(UTC))
-        return Delivery(verdict, stored, self.redact(f"HTTP {status}\n{body}"))
+        rate = self.gateway.config.rate_per_second
+        pace = (lambda: self.limiter.acquire(rate)) if rate is not None else None
+        call = await sms_client.deliver(self.gateway, job.to, job.text, job.message_id, pace=pace)
+        return Delivery(call.verdict, call.request, call.answer)
 
     async def paused_by(self, delivery: Delivery, now: datetime) -> None:
         self.paused = True
@@ -157,7 +142,7 @@ class SmsDriver:
         return [Delivery(verdict, self._stored(one, note), answer) for one in stored]
 
     def _stored(self, request: HttpRequest, note: str) -> str:
-        return self.redact(domain.describe_request(request) + "\n" + note)
+        return self.redact(sms_client.describe_request(request) + "\n" + note)
 
 
 def _batch_request(config: SmsConfig, rows: list[tuple[str, str]], dup_id: int) -> HttpRequest:

@@ -1,4 +1,4 @@
-"""The sender's claim and release (services/sender/repo) against real Postgres."""
+"""The sender's claim and release (shared/ledger/claims) against real Postgres."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.sender import repo
-from services.sender.repo import Claim
+from shared import ledger
 from shared.db import Pool
+from shared.ledger import Claim
 from tests.integration.helpers import add_message, message, processing_campaign
 
 pytestmark = pytest.mark.timeout(30)
@@ -20,7 +20,7 @@ LEASE = timedelta(seconds=30)
 async def test_a_new_message_is_claimed_once(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
 
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 1)
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 1)
 
     row = await message(pool, message_id)
     assert (row["status"], row["attempts"]) == ("sending", 1)
@@ -32,9 +32,9 @@ async def test_a_new_message_is_claimed_once(pool: Pool) -> None:
 
 async def test_a_second_claim_during_the_lease_is_busy(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    await repo.claim(pool, message_id, LEASE)
+    await ledger.claim(pool, message_id, LEASE)
 
-    assert await repo.claim(pool, message_id, LEASE) == Claim("busy")
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("busy")
 
     assert (await message(pool, message_id))["attempts"] == 1
 
@@ -42,7 +42,7 @@ async def test_a_second_claim_during_the_lease_is_busy(pool: Pool) -> None:
 async def test_concurrent_claims_let_exactly_one_sender_through(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
 
-    claims = await asyncio.gather(*(repo.claim(pool, message_id, LEASE) for _ in range(10)))
+    claims = await asyncio.gather(*(ledger.claim(pool, message_id, LEASE) for _ in range(10)))
 
     assert sorted(c.result for c in claims) == ["busy"] * 9 + ["claimed"]
     assert (await message(pool, message_id))["attempts"] == 1
@@ -50,13 +50,13 @@ async def test_concurrent_claims_let_exactly_one_sender_through(pool: Pool) -> N
 
 async def test_an_expired_lease_is_claimed_again_with_one_more_attempt(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    assert await repo.claim(pool, message_id, timedelta(milliseconds=300)) == Claim("claimed", 1)
-    assert await repo.claim(pool, message_id, LEASE) == Claim("busy")
+    assert await ledger.claim(pool, message_id, timedelta(milliseconds=300)) == Claim("claimed", 1)
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("busy")
 
     await asyncio.sleep(0.5)
 
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)
-    assert await repo.claim(pool, message_id, LEASE) == Claim("busy")
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 2)
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("busy")
 
 
 async def test_final_rows_are_reported_final_and_left_alone(pool: Pool) -> None:
@@ -65,28 +65,28 @@ async def test_final_rows_are_reported_final_and_left_alone(pool: Pool) -> None:
         message_id = await add_message(pool, campaign_id, customer, status=status)
         before = await message(pool, message_id)
 
-        assert await repo.claim(pool, message_id, LEASE) == Claim("final"), status
+        assert await ledger.claim(pool, message_id, LEASE) == Claim("final"), status
 
         assert await message(pool, message_id) == before
 
 
 async def test_an_unknown_message_is_missing(pool: Pool) -> None:
-    assert await repo.claim(pool, 10**12, LEASE) == Claim("missing")
+    assert await ledger.claim(pool, 10**12, LEASE) == Claim("missing")
 
 
 async def test_release_hands_the_message_back_for_the_next_attempt(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    await repo.claim(pool, message_id, LEASE)
+    await ledger.claim(pool, message_id, LEASE)
 
-    await repo.release(pool, message_id, 1, "HTTP 503: try later", "HTTP 503\nbusy")
+    await ledger.release(pool, message_id, 1, "HTTP 503: try later", "HTTP 503\nbusy")
 
     row = await message(pool, message_id)
     assert (row["status"], row["claimed_until"], row["attempts"]) == ("new", None, 1)
     assert (row["error"], row["gateway_answer"]) == ("HTTP 503: try later", "HTTP 503\nbusy")
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 2)
 
     # Without an answer the previous one is kept.
-    await repo.release(pool, message_id, 2, "timeout", None)
+    await ledger.release(pool, message_id, 2, "timeout", None)
     row = await message(pool, message_id)
     assert (row["error"], row["gateway_answer"]) == ("timeout", "HTTP 503\nbusy")
 
@@ -94,7 +94,7 @@ async def test_release_hands_the_message_back_for_the_next_attempt(pool: Pool) -
 async def test_release_does_not_reopen_a_final_row(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1, status="sent")
 
-    await repo.release(pool, message_id, 0, "late", None)
+    await ledger.release(pool, message_id, 0, "late", None)
 
     row = await message(pool, message_id)
     assert (row["status"], row["error"]) == ("sent", None)
@@ -102,21 +102,21 @@ async def test_release_does_not_reopen_a_final_row(pool: Pool) -> None:
 
 async def test_a_stale_sender_cannot_release_a_newer_claim(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    assert await repo.claim(pool, message_id, timedelta(milliseconds=200)) == Claim("claimed", 1)
+    assert await ledger.claim(pool, message_id, timedelta(milliseconds=200)) == Claim("claimed", 1)
     await asyncio.sleep(0.4)  # sender A stalls past its lease...
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # ...B takes over
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # ...B takes over
 
-    await repo.release(pool, message_id, 1, "A: HTTP 503", None)  # A's late failure
+    await ledger.release(pool, message_id, 1, "A: HTTP 503", None)  # A's late failure
 
     # B is still talking to the gateway: nobody else may claim the message.
-    assert await repo.claim(pool, message_id, LEASE) == Claim("busy")
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("busy")
 
 
 async def test_release_stores_an_answer_with_a_nul_byte(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    await repo.claim(pool, message_id, LEASE)
+    await ledger.claim(pool, message_id, LEASE)
 
-    await repo.release(pool, message_id, 1, "HTTP 503: busy", "HTTP 503\nbusy\x00")
+    await ledger.release(pool, message_id, 1, "HTTP 503: busy", "HTTP 503\nbusy\x00")
 
     assert (await message(pool, message_id))["status"] == "new"
 
@@ -126,9 +126,9 @@ async def test_claim_many_answers_each_id_and_claims_a_duplicate_once(pool: Pool
     new = await add_message(pool, campaign_id, 1)
     done = await add_message(pool, campaign_id, 2, status="sent")
     taken = await add_message(pool, campaign_id, 3)
-    await repo.claim(pool, taken, LEASE)
+    await ledger.claim(pool, taken, LEASE)
 
-    claims = await repo.claim_many(pool, [new, done, taken, new, 999_999], LEASE)
+    claims = await ledger.claim_many(pool, [new, done, taken, new, 999_999], LEASE)
 
     assert claims == {
         new: Claim("claimed", 1),
@@ -141,15 +141,15 @@ async def test_claim_many_answers_each_id_and_claims_a_duplicate_once(pool: Pool
 
 async def test_a_claim_is_renewed_only_by_its_holder(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    await repo.claim(pool, message_id, timedelta(milliseconds=200))
-    assert await repo.renew(pool, message_id, 1, LEASE)
+    await ledger.claim(pool, message_id, timedelta(milliseconds=200))
+    assert await ledger.renew(pool, message_id, 1, LEASE)
     lease_left = await pool.fetchval(
         "SELECT claimed_until - now() FROM messages WHERE id = $1", message_id
     )
     assert lease_left > timedelta(seconds=25)
 
     await pool.execute("UPDATE messages SET claimed_until = now() WHERE id = $1", message_id)
-    assert await repo.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # taken over
-    assert not await repo.renew(pool, message_id, 1, LEASE)
+    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # taken over
+    assert not await ledger.renew(pool, message_id, 1, LEASE)
     await pool.execute("UPDATE messages SET status = 'sent' WHERE id = $1", message_id)
-    assert not await repo.renew(pool, message_id, 2, LEASE)
+    assert not await ledger.renew(pool, message_id, 2, LEASE)

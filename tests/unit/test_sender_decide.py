@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.sender.domain import decide, describe_request, for_batch_member
+from services.sender.domain import decide, for_batch_member
+from shared.sms_client import describe_request
 from shared.sms_gateway import Classification, HttpRequest
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -1,8 +1,4 @@
-"""The per-message ledger (table ``messages``): the SQL that more than one service runs.
-
-Final statuses never change again; every write below is guarded so that a redelivered job
-or event is a no-op, which is what makes at-least-once delivery effectively-once.
-"""
+"""Final statuses: writing a sender's outcomes, and closing campaigns with nothing pending."""
 
 from __future__ import annotations
 
@@ -10,8 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import asyncpg
 
-from shared import delivery
 from shared.db import Connection, Pool
+from shared.ledger.reports import apply_reports
 from shared.schemas import Outcome
 
 PENDING = ("new", "sending")
@@ -113,6 +109,6 @@ async def _apply_once(pool: Pool, merged: list[Outcome]) -> tuple[int, list[int]
         )
         campaigns = {r["campaign_id"] for r in rows if r["campaign_id"] is not None}
         # Delivery reports that arrived before this send was stored can be matched now.
-        await delivery.apply_reports(conn, [o.batch_id for o in merged if o.batch_id])
+        await apply_reports(conn, [o.batch_id for o in merged if o.batch_id])
         closed = await close_finished_campaigns(conn, campaigns)
         return len(rows), closed
