@@ -44,6 +44,7 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 # Imported once by the forkserver, so a new worker (a fork of it) starts in milliseconds.
 PRELOAD = ("shared.render_pool",)
 _MB = 1024 * 1024
+WAITING = 8  # threads per worker: requests that wait for a worker with a bounded wait
 
 
 class RenderAborted(TemplateProblem):
@@ -194,6 +195,11 @@ class RenderPool:
         with self._lock:
             return [w.process.pid for w in self._workers if w.process.pid is not None]
 
+    @property
+    def idle(self) -> int:
+        """How many workers are free now."""
+        return self._idle.qsize()
+
     def session(self, seconds: float | None = None) -> Session:
         """A request: everything rendered through it shares one deadline, ``seconds`` from
         now (``HERALD_RENDER_TIMEOUT_SECONDS`` unless given)."""
@@ -233,7 +239,9 @@ class RenderPool:
             _CONTEXT.set_forkserver_preload(self._preload)
             for _ in range(self.limits.workers):
                 self._add()
-            self._threads = ThreadPoolExecutor(self.limits.workers, "herald-render")
+            # Requests wait for a worker in a thread, bounded by queue_seconds; with more
+            # waiting than threads, the rest wait for a thread (and then answer busy).
+            self._threads = ThreadPoolExecutor(self.limits.workers * WAITING, "herald-render")
 
     def _add(self) -> None:  # with self._lock held
         worker = _Worker(self.limits.memory_mb * _MB)
@@ -243,8 +251,8 @@ class RenderPool:
     def _serve(
         self, fn: Callable[..., Any], args: tuple[Any, ...], seconds: float, wait_until: float
     ) -> tuple[str, Any, float]:
-        # One thread per worker: a request mostly waits for a thread, and may start only
-        # before ``wait_until``, so that an overloaded pool answers busy instead of late.
+        # A request that waited for a thread past ``wait_until`` does not start: an
+        # overloaded pool answers busy rather than late.
         wait = wait_until - time.monotonic()
         try:
             if wait <= 0:

@@ -193,11 +193,21 @@ async def test_the_event_loop_never_waits_for_a_rendering(pool: RenderPool) -> N
     assert max(gaps) < 0.1
 
 
+async def _taken(pool: RenderPool, left: int = 0) -> None:
+    """Until a request holds a worker."""
+    for _ in range(200):
+        if pool.idle == left:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no request took a worker")
+
+
 async def test_a_request_waits_for_a_worker_only_so_long() -> None:
     lonely = RenderPool(Limits(workers=1, timeout_seconds=5, queue_seconds=0.2))
     try:
+        await lonely.start()
         busy = asyncio.create_task(lonely.session().call(_sleep, 1.0))
-        await asyncio.sleep(0.3)  # let it take the worker (a sync point would be nicer)
+        await _taken(lonely)
         began = time.monotonic()
         with pytest.raises(RenderBusy):
             await lonely.session().call(_sleep, 0)
@@ -210,8 +220,9 @@ async def test_a_request_waits_for_a_worker_only_so_long() -> None:
 async def test_a_cancelled_request_gives_its_worker_back() -> None:
     lonely = RenderPool(Limits(workers=1, timeout_seconds=5, queue_seconds=5))
     try:
+        await lonely.start()
         waiting = asyncio.create_task(lonely.session().call(_sleep, 0.5))
-        await asyncio.sleep(0.1)
+        await _taken(lonely)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
@@ -226,7 +237,7 @@ async def test_close_stops_every_worker_and_the_requests_in_flight() -> None:
     pids = closing.pids
     assert len(pids) == 2 and all(_alive(pid) for pid in pids)
     in_flight = asyncio.create_task(closing.session().call(_spin))
-    await asyncio.sleep(0.2)
+    await _taken(closing, left=1)
     began = time.monotonic()
     await closing.close()
     assert time.monotonic() - began < 2
