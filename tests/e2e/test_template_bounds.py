@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +14,7 @@ import pytest
 
 from demo.client import Api
 from demo.stack import Stack
+from tests.conftest import Isolated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -141,3 +143,35 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+PREVIEW_RATE = 3
+
+
+@pytest.fixture
+async def limited(isolated: Isolated, tmp_path: Path) -> AsyncIterator[Api]:
+    """The API alone, with a low preview rate."""
+    running = Stack(
+        isolated.database_url,
+        isolated.amqp_url,
+        tmp_path / "logs",
+        extra_env={"HERALD_PREVIEW_RATE_PER_MINUTE": str(PREVIEW_RATE)},
+    )
+    client = Api(running.api_url, running.token)
+    try:
+        running.start("campaign")
+        yield client
+    finally:
+        await client.close()
+        codes = running.stop_all()
+        assert all(code == 0 for code in codes.values()), (codes, running.logs()[-3000:])
+
+
+async def test_previews_have_a_rate_of_their_own(limited: Api) -> None:
+    preview = {"send_to": "portal", "message": "Hi"}
+    for _ in range(PREVIEW_RATE):
+        assert (await limited.post("/campaigns/preview", preview))[0] == 200
+    status, problem = await limited.post("/campaigns/preview", preview)
+    assert status == 429 and "previews per minute" in problem["detail"], problem
+    # Campaigns and test sends keep their own budget.
+    assert (await limited.post("/campaigns", {}))[0] == 422
