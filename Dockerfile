@@ -39,7 +39,7 @@ USER herald
 # The processes run from /app: `python -m` puts the working directory first on sys.path, so
 # they import this tree, SQL migrations included, whatever the installed wheel carries.
 # Fail the build, not the first start, if a service cannot be imported or finds no migration.
-RUN python -c "import services.campaign.app, services.resolver.app, services.sender.app, services.logger.app, sandbox.app; from importlib.resources import files; assert any(p.name.endswith('.sql') for p in files('shared').joinpath('migrations').iterdir()), 'no SQL migrations found'"
+RUN python -c "import services.campaign.http.app, services.resolver.app, services.sender.app, services.logger.app, sandbox.app; from importlib.resources import files; assert any(p.name.endswith('.sql') for p in files('shared').joinpath('migrations').iterdir()), 'no SQL migrations found'"
 
 # 8080: campaign API (HERALD_HTTP_PORT); 9090: sandbox gateway (python -m sandbox --port).
 EXPOSE 8080 9090

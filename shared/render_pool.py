@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 import multiprocessing
+import pickle
 import queue
 import resource
 import signal
@@ -51,8 +52,9 @@ class RenderAborted(TemplateProblem):
     """A request stopped by force: past its deadline, out of memory, or its worker died."""
 
 
-class RenderBusy(Exception):
-    """Every worker stayed busy until the request's deadline: nothing was rendered."""
+class RenderBusy(TimeoutError):
+    """No worker was free in time: nothing was rendered (an overload, not the template's
+    fault: the API answers 503, the resolver retries as after an outage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,14 @@ def _limit_cpu(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def _portable(exc: Exception) -> bool:
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return False
+    return True
+
+
 def _work(conn: Connection, memory_bytes: int) -> None:
     """A worker's life: take a call, run it, answer; until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the parent stops us
@@ -137,19 +147,19 @@ def _work(conn: Connection, memory_bytes: int) -> None:
     _limit_memory(memory_bytes)
     while True:
         try:
-            fn, args, seconds = conn.recv()
+            fn, args, kwargs, seconds = conn.recv()
         except (EOFError, OSError):
             return
         _limit_cpu(seconds)
         reply: tuple[str, Any]
         try:
-            reply = ("ok", fn(*args))
+            reply = ("ok", fn(*args, **kwargs))
         except TemplateProblem as exc:
             reply = ("problem", str(exc))
         except MemoryError:
             reply = ("memory", None)
-        except Exception as exc:  # an operator's 422 rather than the service's 500
-            reply = ("error", type(exc).__name__)
+        except Exception as exc:  # raised again in the service, or a template error (a 422)
+            reply = ("raised", exc) if _portable(exc) else ("error", type(exc).__name__)
         try:
             conn.send(reply)
         except MemoryError:  # pickling the answer: nothing was written yet
@@ -215,10 +225,14 @@ class RenderPool:
         await asyncio.to_thread(self._close)
 
     async def submit(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], seconds: float
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        seconds: float,
     ) -> tuple[str, Any, float]:
-        """Run ``fn(*args)`` in a worker for at most ``seconds`` once a worker takes it:
-        (kind of answer, value, seconds the worker spent)."""
+        """Run ``fn(*args, **kwargs)`` in a worker for at most ``seconds`` once a worker
+        takes it: (kind of answer, value, seconds the worker spent)."""
         if self._threads is None:
             await self.start()
         assert self._threads is not None
@@ -227,7 +241,10 @@ class RenderPool:
         # back (or replaces it) when the answer or the deadline comes.
         queued = time.monotonic()
         return await loop.run_in_executor(
-            self._threads, self._serve, fn, args, seconds, queued + self.limits.queue_seconds
+            self._threads,
+            self._serve,
+            (fn, args, kwargs, seconds),
+            queued + self.limits.queue_seconds,
         )
 
     def _start(self) -> None:
@@ -249,7 +266,9 @@ class RenderPool:
         self._idle.put(worker)
 
     def _serve(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], seconds: float, wait_until: float
+        self,
+        call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], float],
+        wait_until: float,
     ) -> tuple[str, Any, float]:
         # A request that waited for a thread past ``wait_until`` does not start: an
         # overloaded pool answers busy rather than late.
@@ -260,10 +279,11 @@ class RenderPool:
             worker = self._idle.get(timeout=wait)
         except queue.Empty:
             return ("busy", None, 0.0)
+        seconds = call[3]
         began = time.monotonic()
         healthy = False
         try:
-            worker.conn.send((fn, args, seconds))
+            worker.conn.send(call)
             if not worker.conn.poll(seconds):
                 return ("timeout", None, seconds)
             kind, value = worker.conn.recv()
@@ -319,20 +339,24 @@ class Session:
         self.seconds = seconds
         self.remaining = seconds
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a worker: a module-level function of picklable arguments.
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` in a worker: a module-level function of picklable
+        arguments.
 
-        Raises TemplateProblem as ``fn`` does, RenderAborted when the budget ran out or the
-        worker died, RenderBusy when no worker was free in time.
+        Raises what ``fn`` raises (TemplateProblem, or an exception that survives pickling),
+        RenderAborted when the budget ran out or the worker died, RenderBusy when no worker
+        was free in time.
         """
         if self.remaining <= 0:
             raise self._overrun()
-        kind, value, spent = await self.pool.submit(fn, args, self.remaining)
+        kind, value, spent = await self.pool.submit(fn, args, kwargs, self.remaining)
         self.remaining -= spent
         if kind == "ok":
             return value  # type: ignore[no-any-return]
         if kind == "problem":
             raise TemplateProblem(value)
+        if kind == "raised":
+            raise value
         if kind == "busy":
             raise RenderBusy(
                 f"every template worker stayed busy for {self.pool.limits.queue_seconds:g} s"

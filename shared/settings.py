@@ -19,6 +19,16 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
     insecure_dev: bool = False
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, sealing gateway and SMTP secrets at rest "
+        "(the first seals, all open); see shared/encryption.py",
+    )
+    outbound_allow: str = Field(
+        default="",
+        description="hosts, addresses or CIDR ranges outbound connections may reach although "
+        "they are not public (comma-separated); see shared/outbound.py",
+    )
 
     # Extensions of the contract (all optional).
     log_level: str = "INFO"
@@ -28,10 +38,23 @@ class Settings(BaseSettings):
     )
     timezone: str = "UTC"
     sender_prefetch: int = Field(default=200, ge=1, le=5000)
-    sender_concurrency: int = Field(default=64, ge=1, le=1000)
     logger_batch_size: int = Field(default=500, ge=1, le=10000)
     logger_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
     resolver_batch_size: int = Field(default=1000, ge=1, le=10000)
+    campaign_rate_per_minute: float = Field(
+        default=60.0,
+        ge=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="campaigns and test sends per API token and minute (0: no limit)",
+    )
+    preview_rate_per_minute: float = Field(
+        default=600.0,
+        ge=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="previews per API token and minute (0: no limit)",
+    )
     render_workers: int = Field(
         default=2, ge=1, le=64, description="template worker processes of each API or resolver"
     )
@@ -56,9 +79,6 @@ class Settings(BaseSettings):
     )
     resolver_render_timeout_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="time for rendering one resolver batch"
-    )
-    preview_rate_per_minute: float = Field(
-        default=600, ge=0, le=1_000_000, description="previews per token and minute (0: no limit)"
     )
 
 

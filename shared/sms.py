@@ -120,6 +120,12 @@ def segment(text: str) -> Segmentation:
     )
 
 
+def parts_over(text: str, max_parts: int) -> int | None:
+    """The SMS parts ``text`` needs when that is more than ``max_parts``, else None."""
+    parts = segment(text).parts
+    return parts if parts > max_parts else None
+
+
 def split_parts(text: str) -> list[str]:
     """Split ``text`` into the texts of its SMS parts (an empty list for an empty text).
 

@@ -1,6 +1,6 @@
 """``python -m services.campaign``: the HTTP API."""
 
-from services.campaign.app import main
+from services.campaign.http.app import main
 from shared.service import run
 
 run("campaign", main)

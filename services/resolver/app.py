@@ -18,7 +18,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     pool = await db.open_database(settings.database_url, max_size=4)
     connection = await amqp.connect(settings.amqp_url, name="herald-resolver")
     channel, exchange = await amqp.open_channel(connection, prefetch=PREFETCH)
-    # The worker imports the resolution rules (phone numbers) once, in the forkserver.
+    # The workers import the resolution rules (phone numbers) once, in the forkserver.
     renderer = render_pool.RenderPool(render_pool.Limits.of(settings), ["services.resolver.domain"])
     await renderer.start()
     resolver = Resolver(settings, pool, channel, exchange, renderer)
@@ -31,9 +31,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         # Stop taking events; a resolution in progress stops at its next batch and hands
         # its event back (nack), to resume from the cursor in another process.
-        await service.settle(queue.cancel(tag))
+        await service.shutdown_step(queue.cancel(tag))
         resolver.stopping.set()
         await in_flight.wait(seconds=20)
-        await service.settle(renderer.close())
-        await service.settle(connection.close())
-        await service.settle(pool.close())
+        await service.shutdown_step(renderer.close())
+        await service.shutdown_step(connection.close())
+        await service.shutdown_step(pool.close())

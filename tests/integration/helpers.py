@@ -16,9 +16,9 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from services.campaign import domain as campaign_domain
-from services.campaign import repo as directory_repo
-from services.campaign.campaign_repo import insert_campaign
+from services.campaign.campaigns import domain as campaign_domain
+from services.campaign.campaigns.repo import insert_campaign
+from services.campaign.directory import repo as directory_repo
 from shared import amqp, config_store
 from shared.db import Pool, record_to_dict
 from shared.models import CampaignRequest, Filters, Person, SmsConfig
@@ -172,17 +172,6 @@ def header(message: AbstractIncomingMessage, name: str) -> str | None:
     if isinstance(value, bytes):
         return value.decode()
     return None if value is None else str(value)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float = 10.0, what: str = "condition"
-) -> None:
-    """Poll ``check`` until it holds; fail after ``within`` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} did not hold within {within}s")
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

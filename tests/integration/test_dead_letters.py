@@ -40,7 +40,6 @@ from tests.integration.helpers import (
     consuming,
     create_campaign,
     drain,
-    eventually,
     header,
     message,
     outcome,
@@ -50,6 +49,7 @@ from tests.integration.helpers import (
     publish_raw,
     queue_count,
 )
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -69,7 +69,7 @@ async def dead_letters(
     async def enough() -> bool:
         return await queue_count(broker.channel, topology.DEAD_LETTER_QUEUE) >= count
 
-    await eventually(enough, within=within, what=f"{count} dead letters")
+    await eventually(enough, timeout=within, what=f"{count} dead letters")
     return await drain(broker.channel, topology.DEAD_LETTER_QUEUE)
 
 
@@ -92,7 +92,7 @@ async def dead_lettered_with_reason(broker: Broker, bodies: list[bytes], within:
         explained = {m.body for m in seen if header(m, amqp.REASON_HEADER)}
         return all(body in explained for body in bodies)
 
-    await eventually(arrived, within=within, what="dead letters with x-herald-reason")
+    await eventually(arrived, timeout=within, what="dead letters with x-herald-reason")
 
 
 async def test_the_resolver_dead_letters_bad_events_and_keeps_resolving(
@@ -147,6 +147,7 @@ async def sender(
     try:
         yield running
     finally:
+        await running.close(seconds=5)
         await sms.close()
         await channel.close()
 
@@ -156,7 +157,7 @@ async def test_the_sender_dead_letters_bad_jobs_and_keeps_sending(
 ) -> None:
     pool = herald_pool
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+    queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
     bad = [
         GARBAGE,
         *WRONG_SHAPES,
@@ -241,7 +242,7 @@ async def test_ids_out_of_range_are_dead_lettered_with_a_reason(
     channel, exchange = await broker.channel_with(prefetch=1)
     resolver = Resolver(Settings(), pool, channel, exchange)
     resolve_queue = await topology.get_queue(channel, topology.RESOLVE_QUEUE)
-    sms_queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+    sms_queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
     bad_event = json.dumps({"campaign_id": BIG_ID}).encode()
     bad_job = json.dumps(
         {"message_id": BIG_ID, "to": phone(1), "text": "hello", "expires_at": SOON}
@@ -295,7 +296,7 @@ async def test_one_unstorable_outcome_does_not_poison_its_batch(
             async def written() -> bool:
                 return bool((await message(pool, message_id))["status"] == "sent")
 
-            await eventually(written, within=3, what="the valid outcome written")
+            await eventually(written, timeout=3, what="the valid outcome written")
             await dead_lettered_with_reason(broker, [poison], within=3)
     finally:
         task.cancel()

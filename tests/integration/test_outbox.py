@@ -7,8 +7,8 @@ import asyncio
 import aio_pika
 import pytest
 
-from services.campaign import outbox
-from services.campaign import repo as campaign_repo
+from services.campaign.outbox import relay as outbox
+from services.campaign.outbox import repo as outbox_repo
 from shared import topology
 from shared.db import Pool
 from shared.schemas import ResolveCampaign
@@ -27,7 +27,7 @@ async def add_events(
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
         for campaign_id in campaign_ids:
-            await campaign_repo.add_outbox(conn, routing_key, event(campaign_id))
+            await outbox_repo.add_outbox(conn, routing_key, event(campaign_id))
 
 
 async def pending(pool: Pool) -> list[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.campaign import repo
+from services.campaign.directory import repo
 from shared.db import Pool
 from shared.filters import count_query, where_clause
 from shared.models import Filters, Person

@@ -14,13 +14,18 @@ import pytest
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
-from services.campaign import access, auth, limits, tokens
-from services.campaign.access import PUBLIC, RULES, Principal, Scope
-from services.campaign.app import PREFIX, create_app
-from services.campaign.problems import Handler, Problem
-from services.campaign.web import State
+from services.campaign.http import access, auth, limits, routes, rules
+from services.campaign.http import repo as http_repo
+from services.campaign.http.access import Principal
+from services.campaign.http.app import ROUTES, create_app
+from services.campaign.http.problems import Handler, Problem
+from services.campaign.http.routes import PREFIX, Route
+from services.campaign.http.rules import PUBLIC, ROLES, Rule, Scope
+from services.campaign.http.web import State
+from services.campaign.tokens import repo as tokens_repo
+from services.campaign.tokens import store as tokens
 from shared.db import Pool
 from shared.models import Filters
 from shared.settings import Settings
@@ -41,10 +46,16 @@ TOKENS = {tokens.token_hash(f"token-{name}"): p for name, p in PRINCIPALS.items(
 # Objects a {id} may name: (exists, partner).
 OWN, FOREIGN, UNOWNED, MISSING = 5, 6, 7, 9
 OWNERS = {OWN: (True, PARTNER), FOREIGN: (True, OTHER), UNOWNED: (True, None)}
+RULES = {route.key: route.rule for route in ROUTES}
 
 
 def _app(insecure: bool = False) -> web.Application:
-    settings = Settings(insecure_dev=insecure, api_token=None if insecure else SecretStr(BOOTSTRAP))
+    settings = Settings(
+        insecure_dev=insecure,
+        api_token=None if insecure else SecretStr(BOOTSTRAP),
+        campaign_rate_per_minute=0,
+        preview_rate_per_minute=0,
+    )
     state = State(
         settings=settings,
         pool=cast(Pool, None),
@@ -55,34 +66,58 @@ def _app(insecure: bool = False) -> web.Application:
 
 
 def served_keys() -> set[tuple[str, str]]:
-    """The rule key of every route the application serves."""
+    """(method, path relative to the prefix) of every route the application serves."""
     return {
-        key
+        (route.method, route.resource.canonical.removeprefix(PREFIX))
         for route in _app(insecure=True).router.routes()
-        if route.method != "HEAD"
-        for key in access.route_keys(route)
+        if route.method != "HEAD" and route.resource is not None
     }
 
 
 # --------------------------------------------------------------------------------------------
-# The table against the application
+# The declarations against the application
 # --------------------------------------------------------------------------------------------
 
 
-def test_every_route_has_a_rule() -> None:
-    missing = sorted(served_keys() - set(RULES))
-    assert missing == [], f"routes without an access rule in services/campaign/access.py: {missing}"
+def test_every_served_route_is_declared() -> None:
+    app = _app(insecure=True)
+    undeclared = [
+        (route.method, route.resource.canonical if route.resource else "")
+        for route in app.router.routes()
+        if route not in app[routes.DECLARED]
+    ]
+    assert undeclared == [], "routes added beside the declarations (they have no rule)"
+    assert served_keys() == set(RULES), "declared routes the application does not serve"
 
 
-def test_every_rule_names_a_route() -> None:
-    stale = sorted(set(RULES) - served_keys())
-    assert stale == [], f"access rules for routes the application does not serve: {stale}"
+def test_a_route_cannot_be_made_without_a_rule() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    with pytest.raises(TypeError, match="no access rule"):
+        Route("GET", "/x", handler, None, "no rule", None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="subject"):
+        Route("GET", "/x/{id}", handler, Rule(rules.OPERATOR, Scope.PATH), "no subject", None)
+    with pytest.raises(ValueError, match="body cap"):
+        Route("PUT", "/x", handler, Rule(rules.ADMIN), "too big", None, body_cap=10**9)
+
+
+def test_a_route_is_declared_once() -> None:
+    app = web.Application()
+    with pytest.raises(ValueError, match="declared twice"):
+        routes.register(app, (ROUTES[0], ROUTES[0]))
 
 
 def test_public_rules_are_the_unauthenticated_paths() -> None:
-    for method, path in served_keys():
-        public = auth.is_public(PREFIX + path) or path in {"/health", "/ready", "/metrics"}
-        assert (RULES[(method, path)] is PUBLIC) == public, (method, path)
+    public = {route.key for route in ROUTES if route.public}
+    assert public == {
+        ("GET", "/callbacks/bulksms"),
+        ("GET", "/health"),
+        ("GET", "/ready"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+    }
+    assert all(RULES[key] is PUBLIC for key in public)
 
 
 @pytest.mark.parametrize("key", sorted(RULES), ids=" ".join)
@@ -91,13 +126,13 @@ def test_rules_are_well_formed(key: tuple[str, str]) -> None:
     if rule.public:
         return
     assert "admin" in rule.roles, "admin may do everything"
-    assert rule.roles <= set(access.ROLES)
+    assert rule.roles <= set(ROLES)
     if rule.scope is Scope.PATH:
         assert rule.subject is not None and "{id}" in key[1]
     if "viewer" in rule.roles:
         assert key[0] == "GET", "viewer is read-only"
     if key[0] != "GET" and key[1].startswith(("/config/", "/tokens")):
-        assert rule.roles == access.ADMIN, "settings and tokens change by admins only"
+        assert rule.roles == rules.ADMIN, "settings and tokens change by admins only"
 
 
 # The policy in words: who may do what (a change here is a change of policy).
@@ -140,7 +175,7 @@ def test_policy(key: tuple[str, str]) -> None:
 def test_every_path_subject_has_an_owner_query() -> None:
     for rule in RULES.values():
         if rule.scope is Scope.PATH:
-            assert rule.subject in access._OWNER_SQL
+            assert rule.subject in http_repo.OWNER_SQL
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,10 +194,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
     async def owner(pool: Pool, subject: str, object_id: int) -> tuple[bool, int | None]:
         return OWNERS.get(object_id, (False, None))
 
-    monkeypatch.setattr(tokens, "lookup", lookup)
-    monkeypatch.setattr(access, "owner", owner)
-    monkeypatch.setenv(limits.RATE_ENV, "0")
-    monkeypatch.setenv("HERALD_PREVIEW_RATE_PER_MINUTE", "0")
+    monkeypatch.setattr(tokens_repo, "lookup", lookup)
+    monkeypatch.setattr(http_repo, "owner", owner)
     yield looked_up
 
 
@@ -223,14 +256,20 @@ async def test_every_route_for_every_role_and_scope(
     assert wrong == []
 
 
-async def test_a_route_without_a_rule_is_refused(
-    client: TestClient[web.Request, web.Application], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delitem(RULES, ("GET", "/templates"))
+async def test_a_route_added_beside_the_declarations_is_refused(fakes: list[bytes]) -> None:
+    app = _app()
+    app.router.add_get(PREFIX + "/undeclared", _undeclared)
     headers = {"Authorization": f"Bearer {BOOTSTRAP}"}
-    async with client.get(PREFIX + "/templates", headers=headers) as response:
+    async with (
+        TestClient(TestServer(app)) as client,
+        client.get(PREFIX + "/undeclared", headers=headers) as response,
+    ):
         assert response.status == 403
         assert "no access rule" in (await response.json())["detail"]
+
+
+async def _undeclared(request: web.Request) -> web.Response:
+    return web.Response(text="reached")
 
 
 async def test_forbidden_names_the_role(client: TestClient[web.Request, web.Application]) -> None:
@@ -341,6 +380,7 @@ async def test_token_store_expires_and_is_bounded(fakes: list[bytes]) -> None:
     await store.principal(request, tokens.token_hash("t9"))
     assert len(fakes) == 11, "ttl=0 caches nothing"
     assert len(store._cache) == 3
+    assert repr(store) == "TokenStore(ttl=0s, cached=3/3)"
 
 
 class _FakeRequest(dict[str, Any]):
@@ -348,7 +388,7 @@ class _FakeRequest(dict[str, Any]):
 
     @property
     def app(self) -> dict[Any, Any]:
-        from services.campaign.web import STATE
+        from services.campaign.http.web import STATE
 
         return {
             STATE: State(cast(Settings, None), cast(Pool, None), cast(Any, None), cast(Any, None))
@@ -376,7 +416,7 @@ ADMIN = {"Authorization": f"Bearer {BOOTSTRAP}", "Content-Type": "application/js
 
 
 async def test_default_body_cap_is_1_mib(client: TestClient[web.Request, web.Application]) -> None:
-    big = b"[" + b"0," * (limits.DEFAULT_BODY_BYTES // 2) + b"0]"
+    big = b"[" + b"0," * (routes.DEFAULT_BODY_BYTES // 2) + b"0]"
     async with client.post(PREFIX + "/templates", data=big, headers=ADMIN) as response:
         assert response.status == 413
         assert "at most" in (await response.json())["detail"]
@@ -399,20 +439,24 @@ async def test_chunked_bodies_are_cut_at_the_cap(
 async def test_bulk_routes_take_large_bodies(
     client: TestClient[web.Request, web.Application],
 ) -> None:
-    big = b"[" + b" " * (4 * limits.MIB) + b"]"
+    big = b"[" + b" " * (4 * routes.MIB) + b"]"
     async with client.put(PREFIX + "/customers", data=big, headers=ADMIN) as response:
         assert response.headers.get(REACHED) == "1"
     async with client.post(PREFIX + "/campaigns", data=big, headers=ADMIN) as response:
         assert response.headers.get(REACHED) == "1"
 
 
-def test_rate_setting() -> None:
-    assert limits.rate_per_minute({}) == 60
-    assert limits.rate_per_minute({limits.RATE_ENV: "0"}) == 0
-    assert limits.rate_per_minute({limits.RATE_ENV: "2.5"}) == 2.5
+def test_rate_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = "HERALD_CAMPAIGN_RATE_PER_MINUTE"
+    monkeypatch.delenv(env, raising=False)
+    assert Settings().campaign_rate_per_minute == 60
+    for raw, rate in (("0", 0), ("2.5", 2.5)):
+        monkeypatch.setenv(env, raw)
+        assert Settings().campaign_rate_per_minute == rate
     for bad in ("x", "-1", "nan", "1e9"):
-        with pytest.raises(SystemExit):
-            limits.rate_per_minute({limits.RATE_ENV: bad})
+        monkeypatch.setenv(env, bad)
+        with pytest.raises(ValidationError, match="campaign_rate_per_minute"):
+            Settings()
     assert limits.bucket(None) == limits.bucket(auth.BOOTSTRAP) == "api-token:bootstrap"
     assert limits.bucket(PRINCIPALS["viewer"]) == "api-token:3"
 

@@ -1,0 +1,42 @@
+"""The customer portal inbox: what portal campaigns left for a customer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.campaign.http.params import PAGE
+from services.campaign.http.problems import Problem
+from services.campaign.http.routes import Route, tagged
+from services.campaign.http.rules import OPERATOR, Rule, Scope
+from services.campaign.http.web import json_response, page, path_id, pool_of
+from services.campaign.portal import repo
+from services.campaign.portal.models import PortalMessage, PortalMessageList
+
+
+async def inbox(request: web.Request) -> web.Response:
+    """``GET /portal/customers/{id}/messages``: newest first."""
+    customer_id = path_id(request, "id", "customer")
+    limit, offset = page(request)
+    rows, total = await repo.inbox(pool_of(request), customer_id, limit, offset)
+    return json_response(PortalMessageList.model_validate({"items": rows, "total": total}))
+
+
+async def mark_read(request: web.Request) -> web.Response:
+    """``POST /portal/customers/{id}/messages/{message_id}/read``."""
+    customer_id = path_id(request, "id", "customer")
+    message_id = path_id(request, "message_id", "portal message")
+    row = await repo.mark_read(pool_of(request), customer_id, message_id)
+    if row is None:
+        raise Problem(404, f"no message {message_id} for customer {customer_id}")
+    return json_response(PortalMessage.model_validate(row))
+
+
+_OWN_CUSTOMER = Rule(OPERATOR, Scope.PATH, "customer")
+
+ROUTES = tagged(
+    "email and portal",
+    Route("GET", "/portal/customers/{id}/messages", inbox, _OWN_CUSTOMER,
+          "A customer's portal inbox, newest first", PortalMessageList, params=PAGE),
+    Route("POST", "/portal/customers/{id}/messages/{message_id}/read", mark_read, _OWN_CUSTOMER,
+          "Mark a message read", PortalMessage),
+)  # fmt: skip
