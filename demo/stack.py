@@ -53,6 +53,8 @@ class Stack:
             HERALD_HTTP_HOST="127.0.0.1",
             HERALD_HTTP_PORT=str(self.api_port),
             HERALD_API_TOKEN=self.token,
+            # The sandbox gateway and the local SMTP server listen on loopback.
+            HERALD_OUTBOUND_ALLOW="127.0.0.1,::1,localhost",
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.db import Pool
 from shared.models import CompanyInfo, EmailConfig, SmsConfig
-from shared.topology import CONFIG_CHANNEL
+from shared.topology import CONFIG_NOTIFY
 
 SMS = "sms"
 EMAIL = "email"
@@ -34,7 +34,7 @@ async def save(pool: Pool, name: str, value: dict[str, Any]) -> None:
             name,
             value,
         )
-        await conn.execute("SELECT pg_notify($1, $2)", CONFIG_CHANNEL, name)
+        await conn.execute("SELECT pg_notify($1, $2)", CONFIG_NOTIFY, name)
 
 
 async def load_company(pool: Pool) -> dict[str, Any]:
@@ -69,14 +69,14 @@ async def pause_sms(pool: Pool, reason: str, until: datetime | None) -> None:
             value,
         )
         if inserted:
-            await conn.execute("SELECT pg_notify($1, $2)", CONFIG_CHANNEL, SMS_PAUSE)
+            await conn.execute("SELECT pg_notify($1, $2)", CONFIG_NOTIFY, SMS_PAUSE)
 
 
 async def resume_sms(pool: Pool) -> bool:
     """Lift a pause; False if sending was not paused."""
     async with pool.acquire() as conn, conn.transaction():
         deleted = await conn.fetchval("DELETE FROM settings WHERE name = $1 RETURNING 1", SMS_PAUSE)
-        await conn.execute("SELECT pg_notify($1, $2)", CONFIG_CHANNEL, SMS_PAUSE)
+        await conn.execute("SELECT pg_notify($1, $2)", CONFIG_NOTIFY, SMS_PAUSE)
         return bool(deleted)
 
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from shared import ledger
 from shared.db import Connection
-
-DeliveryStatus = Literal["pending", "delivered", "failed", "expired", "unknown"]
+from shared.vocabulary import DeliveryStatus
 
 _PENDING = {0, 10, 12, 64}
 _FAILED = {22, 23, 24, 25, 26, 27, 28, 29, 31, 32, 33, 50, 51, 52, 54, 55, 56, 57}
 
 
 def delivery_status(code: int) -> DeliveryStatus:
-    """What a BulkSMS per-message status code says about delivery (domain.md section 3)."""
+    """What a BulkSMS per-message status code says about delivery
+    (``../shared/docs/domain.md`` section 3)."""
     if code == 11:
         return "delivered"
     if code == 53:

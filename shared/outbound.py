@@ -19,7 +19,10 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from shared.settings import get_settings
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -91,6 +94,20 @@ class AllowList:
         reason = self.refusal(host, address)
         if reason is not None:
             raise OutboundRefused(reason)
+
+
+def refusal_in(exc: BaseException) -> OutboundRefused | None:
+    """The policy refusal behind a client library's connection error, if that is its cause."""
+    for candidate in (exc, getattr(exc, "os_error", None), exc.__cause__, exc.__context__):
+        if isinstance(candidate, OutboundRefused):
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=1)
+def policy() -> AllowList:
+    """This process's allow-list, from ``HERALD_OUTBOUND_ALLOW`` (read once)."""
+    return AllowList.parse(get_settings().outbound_allow)
 
 
 def _unwrap(ip: Address) -> Address:

@@ -7,12 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from shared.vocabulary import Channel as Channel
+from shared.vocabulary import OutcomeStatus as OutcomeStatus
+
 # Ids are Postgres bigints: a larger one could never be stored, so it is malformed.
 BIGINT_MAX = 2**63 - 1
-
-Channel = Literal["sms", "email", "portal"]
-FinalStatus = Literal["sent", "error", "expired", "cancelled", "skipped"]
-OutcomeStatus = Literal["sent", "error", "expired", "cancelled"]
 
 
 class _Message(BaseModel):

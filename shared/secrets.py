@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
-from shared.sms_gateway import KNOWN_PLACEHOLDER
+from shared.sms_request import KNOWN_PLACEHOLDER
 
 MASK = "***"
 

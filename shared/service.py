@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from shared import logs
+from shared import process_logging
 from shared.settings import Settings, get_settings
 
 Main = Callable[[Settings, asyncio.Event], Awaitable[None]]
@@ -16,7 +16,7 @@ Main = Callable[[Settings, asyncio.Event], Awaitable[None]]
 def run(service: str, main: Main) -> None:
     """Run ``main(settings, stop)`` until it returns; SIGTERM/SIGINT set ``stop``."""
     settings = get_settings()
-    logs.setup(service, settings.log_level)
+    process_logging.setup(service, settings.log_level)
 
     async def _runner() -> None:
         stop = asyncio.Event()
@@ -37,7 +37,7 @@ def ready(service: str, detail: str) -> None:
     logging.getLogger(service).info("%s ready: %s", service, detail)
 
 
-async def settle(step: Awaitable[object], seconds: float = 5.0) -> None:
+async def shutdown_step(step: Awaitable[object], seconds: float = 5.0) -> None:
     """One shutdown step, bounded: with the broker or the database away, closing must not
     keep the process from stopping (what is unacked is redelivered anyway)."""
     try:

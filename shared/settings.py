@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
     insecure_dev: bool = False
+    outbound_allow: str = Field(
+        default="",
+        description="hosts, addresses or CIDR ranges outbound connections may reach although "
+        "they are not public (comma-separated); see shared/outbound.py",
+    )
 
     # Extensions of the contract (all optional).
     log_level: str = "INFO"
@@ -28,7 +33,6 @@ class Settings(BaseSettings):
     )
     timezone: str = "UTC"
     sender_prefetch: int = Field(default=200, ge=1, le=5000)
-    sender_concurrency: int = Field(default=64, ge=1, le=1000)
     logger_batch_size: int = Field(default=500, ge=1, le=10000)
     logger_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
     resolver_batch_size: int = Field(default=1000, ge=1, le=10000)

@@ -2,7 +2,8 @@
 
 Pure logic, no I/O. ``send_batch`` takes the same form parameters as ``send_sms`` except
 ``msisdn`` and ``message``, which become the rows of ``batch_data`` (CSV ``msisdn,message``);
-the answer is one ``code|description|batch_id`` for the whole submission (domain.md §3).
+the answer is one ``code|description|batch_id`` for the whole submission
+(``../shared/docs/domain.md`` §3).
 
 The batch's ``stop_dup_id`` is the smallest message id in it. Only first attempts are
 batched, so a message is in at most one batch and no two batches share that id; a message
@@ -17,7 +18,7 @@ import io
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote_plus
 
-from shared.sms_gateway import FORM_CONTENT_TYPE, KNOWN_PLACEHOLDER, HttpRequest
+from shared.sms_request import FORM_CONTENT_TYPE, KNOWN_PLACEHOLDER, HttpRequest
 
 SEND_SMS_PATH = "/submission/send_sms/2/2.0"
 SEND_BATCH_PATH = "/submission/send_batch/1/1.0"

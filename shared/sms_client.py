@@ -8,18 +8,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from shared import secrets
+from shared import outbound, secrets
 from shared.models import SmsConfig
-from shared.sms_gateway import (
-    Classification,
-    HttpRequest,
-    build_request,
-    classify_exception,
-    classify_response,
-)
+from shared.sms_answer import classify_exception, classify_response
+from shared.sms_request import HttpRequest, build_request
+from shared.verdicts import Classification
 
 # Answers are short ("0|IN_PROGRESS|4712345678"); cap what we read from a misbehaving server.
 MAX_ANSWER_BYTES = 64 * 1024
@@ -32,7 +29,13 @@ class Gateway:
         self.config = config
         # Callers hold this while they claim and send, so claims never outrun connections.
         self.capacity = asyncio.Semaphore(config.max_connections)
-        connector = aiohttp.TCPConnector(limit=config.max_connections, ssl=config.verify_ssl)
+        host = urlsplit(str(config.url)).hostname or ""
+        connector = aiohttp.TCPConnector(
+            limit=config.max_connections,
+            ssl=config.verify_ssl,
+            # Every connection goes only where HERALD_OUTBOUND_ALLOW lets it (after DNS).
+            socket_factory=outbound.socket_factory(outbound.policy(), host),
+        )
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=config.timeout_seconds),
@@ -57,7 +60,12 @@ class Gateway:
     async def send(self, request: HttpRequest) -> tuple[int, str]:
         """The HTTP status and body text of the gateway's answer (exceptions propagate)."""
         async with self._session.request(
-            request.method, request.url, headers=request.headers, data=request.body
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.body,
+            # A redirect could lead anywhere, past the outbound policy's view of the URL.
+            allow_redirects=False,
         ) as response:
             raw = await response.content.read(MAX_ANSWER_BYTES)
             text = raw.decode(response.charset or "utf-8", "replace")

@@ -26,8 +26,8 @@ RETRY_DELAYS_S: tuple[int, ...] = (5, 30, 120, 600, 3600)
 # A message redelivered this many times (crashing consumers) is poison: dead-lettered.
 DELIVERY_LIMIT = 20
 
-# Postgres LISTEN/NOTIFY channel announcing configuration changes (per database).
-CONFIG_CHANNEL = "herald_config"
+# The Postgres LISTEN/NOTIFY name announcing configuration changes (per database).
+CONFIG_NOTIFY = "herald_config"
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,20 @@ def sources_of(move: CampaignMove) -> tuple[CampaignStatus, ...]:
     return tuple(status for status in CAMPAIGN_STATUSES if status in sources)
 
 
+def target_of(move: CampaignMove) -> CampaignStatus:
+    """The one status ``move`` leads to (``finish`` has two: see ``finish_target``)."""
+    targets = CAMPAIGN_MOVES[move][1]
+    if len(targets) != 1:
+        raise ValueError(f"{move!r} leads to {len(targets)} statuses")
+    (target,) = targets
+    return target
+
+
+def finish_target(*, with_errors: bool) -> CampaignStatus:
+    """Where ``finish`` takes a campaign: whether any of its messages failed decides."""
+    return "sent_with_error" if with_errors else "sent"
+
+
 def may(move: CampaignMove, status: str) -> bool:
     """Whether a campaign in ``status`` may make ``move``."""
     return status in CAMPAIGN_MOVES[move][0]
@@ -131,12 +145,13 @@ CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
 SendTo = Literal["sms", "email", "portal", "portal_email"]
 SEND_TO: Final[tuple[SendTo, ...]] = get_args(SendTo)
 
-# The ledger rows one campaign writes for each person, per ``send_to``.
+# The ledger rows one campaign writes for each person, per ``send_to``, in the order the
+# resolver writes them.
 CHANNELS_OF: Final[dict[SendTo, tuple[Channel, ...]]] = {
     "sms": ("sms",),
     "email": ("email",),
     "portal": ("portal",),
-    "portal_email": ("portal", "email"),
+    "portal_email": ("email", "portal"),
 }
 
 MessageType = Literal["message", "test"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,9 @@ from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
 from shared import db
 from tests.support.infra import Infra, discover, unique_name
+
+# Tests talk to the sandbox gateway and SMTP servers on loopback, and to nothing else.
+os.environ.setdefault("HERALD_OUTBOUND_ALLOW", "127.0.0.1,::1,localhost")
 
 
 @pytest.fixture(scope="session")

@@ -39,12 +39,12 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.wait({stopper, task}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
     finally:
-        await service.settle(queue.cancel(tag))
-        await service.settle(dead_queue.cancel(dead_tag))
+        await service.shutdown_step(queue.cancel(tag))
+        await service.shutdown_step(dead_queue.cancel(dead_tag))
         # Let the writer drain what it holds; anything still unacked returns to the queue.
         await asyncio.sleep(settings.logger_batch_wait_ms / 1000 * 2)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await service.settle(connection.close())
-        await service.settle(pool.close())
+        await service.shutdown_step(connection.close())
+        await service.shutdown_step(pool.close())

@@ -29,13 +29,19 @@ class BatchWriter:
     """Collects deliveries and writes them in one transaction when the batch is full or old."""
 
     def __init__(
-        self, pool: Pool, channel: AbstractRobustChannel, batch_size: int, max_wait_s: float
+        self, pool: Pool, amqp_channel: AbstractRobustChannel, batch_size: int, max_wait_s: float
     ) -> None:
         self.pool = pool
-        self.channel = channel
+        self.amqp_channel = amqp_channel
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    def __repr__(self) -> str:
+        return (
+            f"<BatchWriter queued={self._queue.qsize()} batch_size={self.batch_size}"
+            f" max_wait_s={self.max_wait_s}>"
+        )
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         """Queue one event's outcomes (or why it is invalid) for the next batch, in delivery
@@ -66,7 +72,7 @@ class BatchWriter:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # Whatever went wrong, the writer goes on. What the batch left unsettled goes
+                # Whatever went wrong, the writer goes on. What the batch left unacked goes
                 # back now: the next batch's `multiple` ack must not cover it unwritten.
                 log.exception("a batch of %d events failed; they will be redelivered", len(batch))
                 for _, message in batch:
@@ -80,7 +86,7 @@ class BatchWriter:
         valid: list[tuple[list[Outcome], AbstractIncomingMessage]] = []
         for item, message in batch:
             if isinstance(item, str):
-                await amqp.dead_letter(self.channel, message, item)
+                await amqp.dead_letter(self.amqp_channel, message, item)
             else:
                 valid.append((item, message))
         if valid:
@@ -102,10 +108,10 @@ class BatchWriter:
                 log.warning("writing %d outcomes failed (%s); retrying", len(batch), exc)
                 await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
         # Ack after commit: a crash before this line redelivers events that change nothing.
-        # One frame for the batch: every earlier delivery of this channel is settled already
+        # One frame for the batch: every earlier delivery of this channel is answered already
         # (written in an earlier batch, dead-lettered, or handed back), so `multiple` covers
         # exactly this batch.
-        await _settle(batch[-1][1], multiple=True)
+        await _ack(batch[-1][1], multiple=True)
         if closed:
             log.info("campaigns finished: %s", ", ".join(map(str, closed)))
         log.debug("wrote %d outcomes (%d changed rows)", len(outcomes), changed)
@@ -125,9 +131,9 @@ class BatchWriter:
                 # The others are stored; the whole event is kept for inspection (writing it
                 # again would change nothing but the unstorable rows).
                 reason = "outcome cannot be stored: " + "; ".join(unstorable)
-                await amqp.dead_letter(self.channel, message, reason)
+                await amqp.dead_letter(self.amqp_channel, message, reason)
                 continue
-            await _settle(message)
+            await _ack(message)
 
     async def _store(self, event: list[Outcome]) -> list[str]:
         """Store one event's outcomes; why each one that can never be stored failed."""
@@ -150,7 +156,7 @@ def _size(event: Event) -> int:
     return len(event[0]) if isinstance(event[0], list) else 1
 
 
-async def _settle(message: AbstractIncomingMessage, *, multiple: bool = False) -> None:
+async def _ack(message: AbstractIncomingMessage, *, multiple: bool = False) -> None:
     """Ack; after a lost broker connection the ack fails harmlessly: the broker redelivers
     the events, and writing them again changes nothing."""
     try:

@@ -28,8 +28,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         # Stop taking events; a resolution in progress stops at its next batch and hands
         # its event back (nack), to resume from the cursor in another process.
-        await service.settle(queue.cancel(tag))
+        await service.shutdown_step(queue.cancel(tag))
         resolver.stopping.set()
         await in_flight.wait(seconds=20)
-        await service.settle(connection.close())
-        await service.settle(pool.close())
+        await service.shutdown_step(connection.close())
+        await service.shutdown_step(pool.close())

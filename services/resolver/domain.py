@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, cast
 
 from shared import phones, templates
 from shared.sms import parts_over
+from shared.vocabulary import CHANNELS_OF, Channel, RowStatus, SendTo
 
-RowStatus = Literal["new", "error", "skipped"]
-Channel = Literal["sms", "email", "portal"]
 IGNORED = "template rendered IGNORE NOTIFICATION"
 
 
@@ -30,7 +29,7 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
-class Content:
+class CampaignContent:
     """What a campaign sends, beyond who gets it."""
 
     message: str
@@ -45,20 +44,21 @@ class Content:
 
 
 def rows_for(
-    send_to: str, person: Mapping[str, Any], content: Content, documents: Sequence[int] = ()
+    send_to: str, person: Mapping[str, Any], content: CampaignContent, documents: Sequence[int] = ()
 ) -> list[Row]:
     """Every ledger row of one person for a campaign sending to ``send_to``."""
-    if send_to == "sms":
-        return sms_rows(person, content)
     rows: list[Row] = []
-    if send_to in ("email", "portal_email"):
-        rows += email_rows(person, content, documents)
-    if send_to in ("portal", "portal_email"):
-        rows += portal_rows(person, content)
+    for channel in CHANNELS_OF[cast(SendTo, send_to)]:
+        if channel == "sms":
+            rows += sms_rows(person, content)
+        elif channel == "email":
+            rows += email_rows(person, content, documents)
+        else:
+            rows += portal_rows(person, content)
     return rows
 
 
-def sms_rows(person: Mapping[str, Any], content: Content) -> list[Row]:
+def sms_rows(person: Mapping[str, Any], content: CampaignContent) -> list[Row]:
     """The SMS rows for one person: one per phone number, errors kept as rows."""
     person_id = int(person["id"])
     numbers = phones.numbers(str(person.get("phone") or ""), content.region)
@@ -87,7 +87,7 @@ def sms_rows(person: Mapping[str, Any], content: Content) -> list[Row]:
 
 
 def email_rows(
-    person: Mapping[str, Any], content: Content, documents: Sequence[int] = ()
+    person: Mapping[str, Any], content: CampaignContent, documents: Sequence[int] = ()
 ) -> list[Row]:
     """The email rows for one person: one per address (billing address when asked)."""
     person_id = int(person["id"])
@@ -138,7 +138,7 @@ def email_rows(
     ]
 
 
-def portal_rows(person: Mapping[str, Any], content: Content) -> list[Row]:
+def portal_rows(person: Mapping[str, Any], content: CampaignContent) -> list[Row]:
     """The portal row for one person: a message in their customer-portal inbox."""
     person_id = int(person["id"])
     rendered = _render_both(person, content, html=True)
@@ -150,12 +150,12 @@ def portal_rows(person: Mapping[str, Any], content: Content) -> list[Row]:
     return [Row(person_id, "portal", body, "new", None, "portal", subject)]
 
 
-def _context(person: Mapping[str, Any], content: Content) -> dict[str, Any]:
+def _context(person: Mapping[str, Any], content: CampaignContent) -> dict[str, Any]:
     return {**content.extra, "customer": templates.person_context(person)}
 
 
 def _render_both(
-    person: Mapping[str, Any], content: Content, *, html: bool
+    person: Mapping[str, Any], content: CampaignContent, *, html: bool
 ) -> tuple[str, str] | str:
     """(subject, body), or the problem's text."""
     context = _context(person, content)

@@ -14,10 +14,10 @@ from typing import Any
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
 
-from services.resolver import repo
-from services.resolver.domain import Content, rows_for
+from services.resolver import faults, repo
+from services.resolver.domain import CampaignContent, rows_for
 from services.resolver.jobs import JobMessage, delivery_body, sms_body
-from shared import amqp, config_store, topology
+from shared import amqp, config_store, topology, vocabulary
 from shared.db import Pool
 from shared.models import Filters
 from shared.schemas import ResolveCampaign
@@ -52,7 +52,9 @@ class _Batch:
 
 
 @dataclass(frozen=True, slots=True)
-class _Settled:
+class _Advanced:
+    """Where the cursor stands after confirmed batches were passed."""
+
     still_open: bool
     moved: bool  # somebody else moved the cursor: go on from ``cursor``
     cursor: int | None
@@ -65,21 +67,27 @@ class Resolver:
         self,
         settings: Settings,
         pool: Pool,
-        channel: AbstractRobustChannel,
+        amqp_channel: AbstractRobustChannel,
         exchange: AbstractExchange,
     ) -> None:
         self.settings = settings
         self.pool = pool
-        self.channel = channel
+        self.amqp_channel = amqp_channel
         self.exchange = exchange
         self.stopping = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Resolver batch_size={self.settings.resolver_batch_size}"
+            f" stopping={self.stopping.is_set()}>"
+        )
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         """Consume one ResolveCampaign event; ack only when the campaign is fully expanded."""
         try:
             event = ResolveCampaign.model_validate_json(message.body)
         except ValidationError as exc:
-            await amqp.dead_letter(self.channel, message, f"invalid resolve event: {exc}")
+            await amqp.dead_letter(self.amqp_channel, message, f"invalid resolve event: {exc}")
             return
         while True:
             try:
@@ -91,9 +99,11 @@ class Resolver:
                 with contextlib.suppress(Exception):
                     await message.nack(requeue=True)
                 return
-            except Exception:
-                # Retry in place (resolution resumes from its cursor): handing the event back
-                # would count towards the delivery limit, which is meant for poison.
+            except Exception as exc:
+                if faults.classify(exc) == "campaign" and await self._fail(event.campaign_id, exc):
+                    break
+                # An outage: retry in place (resolution resumes from its cursor). Handing the
+                # event back would count towards the delivery limit, which is meant for poison.
                 log.exception("resolving campaign %s failed; retrying", event.campaign_id)
                 await asyncio.sleep(FAILURE_BACKOFF_SECONDS)
                 if self.stopping.is_set():
@@ -103,11 +113,23 @@ class Resolver:
         with contextlib.suppress(Exception):  # a lost channel redelivers; resolving is idempotent
             await message.ack()
 
+    async def _fail(self, campaign_id: int, exc: Exception) -> bool:
+        """Fail a campaign that retrying cannot resolve, so the campaigns queued behind it
+        go on; False when that could not be recorded (then it is retried like an outage)."""
+        reason = faults.reason(exc)
+        log.error("campaign %s cannot be resolved: %s", campaign_id, reason, exc_info=exc)
+        try:
+            await repo.fail(self.pool, campaign_id, reason)
+        except Exception:
+            log.exception("campaign %s: recording the failure failed", campaign_id)
+            return False
+        return True
+
     async def republish(self, campaign_id: int) -> None:
         """Publish again a job for every message of the campaign still new (after a pause,
         whose jobs the senders dropped). Duplicates are harmless: the claim filters them."""
         campaign = await repo.load_campaign(self.pool, campaign_id)
-        if campaign is None or campaign["status"] != "processing":
+        if campaign is None or campaign["status"] != vocabulary.target_of("resume"):
             return
         after, published = 0, 0
         while True:
@@ -141,19 +163,22 @@ class Resolver:
             JobMessage(body), routing_key=_ROUTING_KEYS[pending.channel], mandatory=True
         )
 
-    async def _content(self, campaign: dict[str, Any]) -> tuple[Content, dict[str, datetime]]:
+    async def _content(
+        self, campaign: dict[str, Any]
+    ) -> tuple[CampaignContent, dict[str, datetime]]:
         """What the campaign sends, and until when each of its channels may try."""
         request = campaign["request"] or {}
         created = campaign["created_at"]
         expiry: dict[str, datetime] = {"portal": created + timedelta(days=PORTAL_EXPIRY_DAYS)}
         max_parts = 4
-        if campaign["send_to"] == "sms":
+        channels = vocabulary.CHANNELS_OF[campaign["send_to"]]
+        if "sms" in channels:
             sms = await config_store.load_sms(self.pool)
             if sms is None:
                 raise RuntimeError("the SMS gateway is not configured")
             expiry["sms"] = created + timedelta(days=sms.expiry_days)
             max_parts = sms.max_parts
-        if campaign["send_to"] in ("email", "portal_email"):
+        if "email" in channels:
             email = await config_store.load_email(self.pool)
             if email is None:
                 raise RuntimeError("the email server is not configured")
@@ -166,7 +191,7 @@ class Resolver:
                 "created_at": created.isoformat(),
             },
         }
-        content = Content(
+        content = CampaignContent(
             message=campaign["message"],
             subject=campaign["subject"],
             send_to_billing_email=bool(request.get("send_to_billing_email")),
@@ -224,14 +249,14 @@ class Resolver:
                     in_flight.append(_Batch(read_from, last, len(people), count, publishing))
                     published += len(pending)
                     read_from = last
-                settled = await self._settle(
+                advanced = await self._advance(
                     campaign_id, in_flight, keep=PIPELINE_DEPTH - 1 if people else 0
                 )
-                if not settled.still_open:
+                if not advanced.still_open:
                     log.info("campaign %s was closed while resolving; stopping", campaign_id)
                     return
-                if settled.moved:
-                    read_from = settled.cursor
+                if advanced.moved:
+                    read_from = advanced.cursor
                 elif not people:
                     break
         finally:
@@ -247,11 +272,11 @@ class Resolver:
             ", nothing left to send" if closed else "",
         )
 
-    async def _settle(self, campaign_id: int, in_flight: deque[_Batch], keep: int) -> _Settled:
-        """Settle the oldest batches until ``keep`` are left (all of them once the cursor
+    async def _advance(self, campaign_id: int, in_flight: deque[_Batch], keep: int) -> _Advanced:
+        """Advance past the oldest batches until ``keep`` are left (all of them once the cursor
         was moved by somebody else): wait for every confirm, then move the cursor."""
-        settled = _Settled(True, False, None)
-        while len(in_flight) > keep or (settled.moved and in_flight):
+        advanced = _Advanced(True, False, None)
+        while len(in_flight) > keep or (advanced.moved and in_flight):
             batch = in_flight[0]
             # Every confirm before the cursor moves: a crash replays this batch (and the next),
             # and the ledger turns the replay into no new rows and at most duplicate jobs.
@@ -260,16 +285,16 @@ class Resolver:
             still_open, cursor = await repo.advance(
                 self.pool, campaign_id, batch.since, batch.last, batch.people, batch.messages
             )
-            settled = _Settled(still_open, settled.moved or cursor != batch.last, cursor)
+            advanced = _Advanced(still_open, advanced.moved or cursor != batch.last, cursor)
             if not still_open:
                 break
-        return settled
+        return advanced
 
     async def _stop_if_asked(self, campaign_id: int, in_flight: deque[_Batch]) -> None:
         if self.stopping.is_set():
             # Hand over at a batch boundary: the stored batches' jobs are confirmed and the
             # cursor moved past them, so the next resolver starts where this one stopped.
-            await self._settle(campaign_id, in_flight, keep=0)
+            await self._advance(campaign_id, in_flight, keep=0)
             raise Interrupted
 
 

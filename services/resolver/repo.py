@@ -7,12 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from services.resolver.domain import Row
-from shared import ledger
+from shared import ledger, vocabulary
 from shared.db import Pool, record_to_dict
 from shared.filters import where_clause
 from shared.models import Filters, RecipientType
-
-OPEN_STATUSES = ("new", "processing")
 
 
 async def load_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
@@ -27,12 +25,16 @@ async def load_campaign(pool: Pool, campaign_id: int) -> dict[str, Any] | None:
 
 async def start(pool: Pool, campaign_id: int) -> bool:
     """Mark the campaign processing; False when it is no longer open (cancelled, removed)."""
+    # An open campaign the resolver has not taken yet makes the ``start`` move; one it took
+    # before (a replay after a crash) stays where it is.
     status = await pool.fetchval(
-        "UPDATE campaigns SET status = CASE WHEN status = 'new' THEN 'processing' ELSE status END,"
+        "UPDATE campaigns SET status = CASE WHEN status = ANY($3::text[]) THEN $4 ELSE status END,"
         " started_at = coalesce(started_at, now()), updated_at = now()"
         " WHERE id = $1 AND status = ANY($2::text[]) AND resolved_at IS NULL RETURNING status",
         campaign_id,
-        list(OPEN_STATUSES),
+        list(vocabulary.OPEN),
+        list(vocabulary.sources_of("start")),
+        vocabulary.target_of("start"),
     )
     return status is not None
 
@@ -140,13 +142,13 @@ async def advance(
         since,
     )
     if status is not None:
-        return status in OPEN_STATUSES, cursor
+        return status in vocabulary.OPEN, cursor
     row = await pool.fetchrow(
         "SELECT status, resolve_cursor FROM campaigns WHERE id = $1", campaign_id
     )
     if row is None:
         return False, None
-    return row["status"] in OPEN_STATUSES, row["resolve_cursor"]
+    return row["status"] in vocabulary.OPEN, row["resolve_cursor"]
 
 
 async def finish(pool: Pool, campaign_id: int) -> bool:
@@ -174,3 +176,21 @@ async def new_messages_after(
     return [
         Pending(r["id"], r["channel"], r["recipient"], r["text"], r["expires_at"]) for r in rows
     ]
+
+
+async def fail(pool: Pool, campaign_id: int, reason: str) -> bool:
+    """Fail a campaign that can never be resolved, saying why; its messages not yet handed
+    to a gateway are cancelled. False when it was no longer open (cancelled meanwhile)."""
+    async with pool.acquire() as conn, conn.transaction():
+        failed = await conn.fetchval(
+            "UPDATE campaigns SET status = $3, failed_reason = $2, finished_at = now(),"
+            " updated_at = now() WHERE id = $1 AND status = ANY($4::text[]) RETURNING id",
+            campaign_id,
+            reason,
+            vocabulary.target_of("fail"),
+            list(vocabulary.sources_of("fail")),
+        )
+        if failed is None:
+            return False
+        await ledger.cancel_campaign_messages(conn, campaign_id, "campaign failed")
+        return True

@@ -87,7 +87,7 @@ class Consumers:
 async def _listen(dsn: str, changed: asyncio.Event) -> asyncpg.Connection | None:
     try:
         conn = await asyncpg.connect(dsn)
-        await conn.add_listener(topology.CONFIG_CHANNEL, lambda *_: changed.set())
+        await conn.add_listener(topology.CONFIG_NOTIFY, lambda *_: changed.set())
         return conn
     except (OSError, asyncpg.PostgresError) as exc:
         log.warning("cannot listen for configuration changes (%s); polling", exc)
@@ -170,10 +170,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
         for consumers in groups.values():
-            await service.settle(consumers.stop())
+            await service.shutdown_step(consumers.stop())
         # Jobs not yet in a batch go back at once; running batches get the rest of the time.
         await sender.close(seconds=20)
         await in_flight.wait(seconds=5)
-        await service.settle(sms.close())
-        await service.settle(connection.close())
-        await service.settle(pool.close())
+        await service.shutdown_step(sms.close())
+        await service.shutdown_step(connection.close())
+        await service.shutdown_step(pool.close())

@@ -38,6 +38,12 @@ class Batcher(Generic[T]):
         self._batches: set[asyncio.Task[None]] = set()
         self._closed = False
 
+    def __repr__(self) -> str:
+        return (
+            f"<Batcher pending={len(self._pending)} batches={len(self._batches)}"
+            f" max_size={self.max_size()} closed={self._closed}>"
+        )
+
     async def submit(self, item: T) -> bool:
         """Queue ``item`` for the next batch and wait until that batch has been handled."""
         if self._closed:
@@ -47,7 +53,7 @@ class Batcher(Generic[T]):
         self._wake.set()
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run())
-        # The batch settles the item whatever happens; shielded so that a cancelled caller
+        # The batch completes the item whatever happens; shielded so that a cancelled caller
         # does not leave its item half handled.
         return await asyncio.shield(done)
 
@@ -73,7 +79,7 @@ class Batcher(Generic[T]):
         try:
             await self._handle([item for item, _ in taken])
         except Exception:
-            # The handler settles its own failures; this is a bug, and the items' deliveries
+            # The handler handles its own failures; this is a bug, and the items' deliveries
             # stay unacked until the channel closes and the broker hands them out again.
             log.exception("a batch of %d failed", len(taken))
         finally:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from shared import topology
-from shared.sms_gateway import Classification
+from shared import outbound, topology
+from shared.verdicts import Classification
 
 ActionKind = Literal["sent", "error", "expired", "retry"]
 
@@ -67,6 +67,9 @@ def _tier_at_least(seconds: float) -> int:
 
 def classify_smtp(exc: BaseException) -> Classification:
     """An SMTP failure: 4xx replies and lost connections retry, 5xx replies are final."""
+    blocked = outbound.refusal_in(exc)
+    if blocked is not None:
+        return Classification("gateway_paused", f"outbound policy: {blocked}", None, None)
     code = getattr(exc, "code", None)
     refused = getattr(exc, "recipients", None)
     if code is None and refused:

@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from services.sender.ratelimit import SharedRateLimiter
 from shared.schemas import DeliveryJob, SmsJob
-from shared.sms_gateway import Classification
+from shared.verdicts import Classification
 
 Job = SmsJob | DeliveryJob
 

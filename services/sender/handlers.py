@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,9 +19,10 @@ from services.sender.batching import Batcher
 from services.sender.drivers import BatchingDriver, Delivery, Driver, Job
 from shared import amqp, ledger, topology
 from shared.db import Pool
-from shared.logs import mask_email, mask_phone
+from shared.process_logging import mask_email, mask_phone
 from shared.schemas import MAX_OUTCOMES_PER_EVENT, DeliveryJob, Outcome, Outcomes, SmsJob
-from shared.sms_gateway import Classification, classify_exception
+from shared.sms_answer import classify_exception
+from shared.verdicts import Classification
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ Item = tuple[Job, AbstractIncomingMessage]
 
 
 @dataclass(slots=True)
-class _Settled:
+class _Decided:
     """What a batch has decided for its jobs: outcomes to publish, jobs to park."""
 
     outcomes: list[Outcome] = field(default_factory=list)
@@ -48,15 +50,26 @@ class Sender:
     def __init__(
         self,
         pool: Pool,
-        channel: AbstractRobustChannel,
+        amqp_channel: AbstractRobustChannel,
         exchange: AbstractExchange,
         drivers: dict[str, Driver],
+        *,
+        lease_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.pool = pool
-        self.channel = channel
+        self.amqp_channel = amqp_channel
         self.exchange = exchange
         self.drivers = drivers
+        # Claims' leases run on the database's clock unless a test hands in its own.
+        self.lease_clock = lease_clock
         self._batchers: dict[topology.JobLane, Batcher[Item]] = {}
+
+    def _lease_now(self) -> datetime | None:
+        return self.lease_clock() if self.lease_clock is not None else None
+
+    def __repr__(self) -> str:
+        lanes = ", ".join(f"{lane.queue}: {b!r}" for lane, b in self._batchers.items())
+        return f"<Sender drivers={sorted(self.drivers)} lanes={{{lanes}}}>"
 
     async def on_job(self, lane: topology.JobLane, message: AbstractIncomingMessage) -> None:
         """Handle one delivery; it is acked only once its outcome or retry is confirmed."""
@@ -66,7 +79,7 @@ class Sender:
         except ValidationError as exc:
             kind = "SMS" if model is SmsJob else "delivery"
             await amqp.dead_letter(
-                self.channel, message, f"invalid {kind} job ({lane.queue}): {exc}"
+                self.amqp_channel, message, f"invalid {kind} job ({lane.queue}): {exc}"
             )
             return
         if not await self._batcher(lane).submit((job, message)):
@@ -94,13 +107,13 @@ class Sender:
         await asyncio.gather(*(b.close(seconds) for b in self._batchers.values()))
 
     async def _handle_batch(self, lane: topology.JobLane, items: list[Item]) -> None:
-        settled = _Settled()
+        decided = _Decided()
         try:
             # Claims, then calls: it raises only before any call (the claim's database
             # trouble); each call's own failures become retries or outcomes.
-            await self._decide(lane, [job for job, _ in items], settled)
+            await self._decide(lane, [job for job, _ in items], decided)
             # Released before their retries are published, so a retry finds its row new.
-            await self._release(settled)
+            await self._release(decided)
         except Exception as exc:
             # Park each job in the first retry tier as a new message, so an outage does not
             # count towards the delivery limit meant for poison.
@@ -108,59 +121,61 @@ class Sender:
             await self._park(lane, items)
             return
         try:
-            await self._publish(lane, settled)
+            await self._publish(lane, decided)
         except Exception as exc:
             # The gateway has these messages but the logger may never hear of them: record
             # the outcomes here, so that no copy of these jobs is sent again.
             log.warning(
                 "outcome event not confirmed (%s); writing %d outcomes directly",
                 exc,
-                len(settled.outcomes),
+                len(decided.outcomes),
             )
-            if not await self._record_directly(settled):
+            if not await self._record_directly(decided):
                 await self._hand_back(items)
                 return
-            retrying = {job.message_id for job, _ in settled.retries}
+            retrying = {job.message_id for job, _ in decided.retries}
             await self._park(lane, [(job, m) for job, m in items if job.message_id in retrying])
             items = [(job, m) for job, m in items if job.message_id not in retrying]
         for _, message in items:
             with contextlib.suppress(Exception):  # a lost channel redelivers; the claim dedupes
                 await message.ack()
 
-    async def _release(self, settled: _Settled) -> None:
-        if not settled.releases:
+    async def _release(self, decided: _Decided) -> None:
+        if not decided.releases:
             return
         try:
-            await ledger.release_many(self.pool, settled.releases)
+            await ledger.release_many(self.pool, decided.releases)
         except Exception as exc:
             # The database is away: the claims' leases run out by themselves.
-            log.warning("cannot hand back %d claims (%s)", len(settled.releases), exc)
+            log.warning("cannot hand back %d claims (%s)", len(decided.releases), exc)
 
-    async def _record_directly(self, settled: _Settled) -> bool:
+    async def _record_directly(self, decided: _Decided) -> bool:
         try:
-            if settled.outcomes:
-                await ledger.apply_outcomes(self.pool, settled.outcomes)
+            if decided.outcomes:
+                await ledger.apply_outcomes(self.pool, decided.outcomes)
         except Exception as exc:
             # Neither broker nor database: the claims' leases hold the rows until they lapse.
-            log.warning("cannot record %d outcomes either (%s)", len(settled.outcomes), exc)
+            log.warning("cannot record %d outcomes either (%s)", len(decided.outcomes), exc)
             return False
         return True
 
-    async def _decide(self, lane: topology.JobLane, jobs: list[Job], settled: _Settled) -> None:
+    async def _decide(self, lane: topology.JobLane, jobs: list[Job], decided: _Decided) -> None:
         now = datetime.now(UTC)
         driver = self.drivers[lane.channel]
         live: list[Job] = []
         for job in jobs:
             if job.expires_at <= now:
-                settled.outcomes.append(_outcome(job, "expired", error="not sent before expiry"))
+                decided.outcomes.append(_outcome(job, "expired", error="not sent before expiry"))
             elif not driver.usable():
                 # Sending was switched off after this job was delivered: wait in a retry tier.
-                settled.retries.append((job, topology.RETRY_DELAYS_S[0]))
+                decided.retries.append((job, topology.RETRY_DELAYS_S[0]))
             else:
                 live.append(job)
         if not live:
             return
-        claims = await ledger.claim_many(self.pool, [job.message_id for job in live], driver.lease)
+        claims = await ledger.claim_many(
+            self.pool, [job.message_id for job in live], driver.lease, now=self._lease_now()
+        )
         claimed: dict[int, tuple[Job, ledger.Claim]] = {}
         for job in live:
             claim = claims[job.message_id]
@@ -168,7 +183,7 @@ class Sender:
                 # A duplicate job in the same batch is dropped: its row was claimed once.
                 claimed.setdefault(job.message_id, (job, claim))
             elif claim.result == "busy":
-                settled.retries.append((job, topology.RETRY_DELAYS_S[0]))
+                decided.retries.append((job, topology.RETRY_DELAYS_S[0]))
             # final, missing or held: already done (a redelivery, a duplicate job), or its
             # campaign is paused (the resume republishes it): no call.
         sends = []
@@ -177,10 +192,10 @@ class Sender:
             # Only first attempts: a message is in one batch at most (see shared.sms_batch).
             first = {i: pair for i, pair in claimed.items() if pair[1].attempts == 1}
             if len(first) > 1:
-                sends.append(self._send_batch(list(first.values()), batching, now, settled))
+                sends.append(self._send_batch(list(first.values()), batching, now, decided))
                 claimed = {i: pair for i, pair in claimed.items() if i not in first}
         sends += [
-            self._send(lane, job, claim, driver, now, settled) for job, claim in claimed.values()
+            self._send(lane, job, claim, driver, now, decided) for job, claim in claimed.values()
         ]
         await asyncio.gather(*sends)
 
@@ -191,7 +206,7 @@ class Sender:
         claim: ledger.Claim,
         driver: Driver,
         now: datetime,
-        settled: _Settled,
+        decided: _Decided,
     ) -> None:
         if lane in TEST_LANES:
             # A test send never queues behind the mass jobs this process holds.
@@ -201,7 +216,7 @@ class Sender:
                 if not await self._still_ours(job, claim, driver):
                     return
                 delivery = await self._attempt(driver, job)
-        await self._conclude(job, claim, driver, delivery, now, settled)
+        await self._conclude(job, claim, driver, delivery, now, decided)
 
     async def _still_ours(self, job: Job, claim: ledger.Claim, driver: Driver) -> bool:
         if _batching(driver) is None:
@@ -210,7 +225,9 @@ class Sender:
         # renew the claim right before the call, or leave the message to whoever took it
         # over once the lease lapsed.
         try:
-            return await ledger.renew(self.pool, job.message_id, claim.attempts, driver.lease)
+            return await ledger.renew(
+                self.pool, job.message_id, claim.attempts, driver.lease, now=self._lease_now()
+            )
         except Exception as exc:
             log.warning("message %s: cannot renew its claim (%s); sent anyway", job.message_id, exc)
             return True
@@ -220,7 +237,7 @@ class Sender:
         jobs: list[tuple[Job, ledger.Claim]],
         driver: BatchingDriver,
         now: datetime,
-        settled: _Settled,
+        decided: _Decided,
     ) -> None:
         try:
             deliveries = await driver.deliver_batch([job for job, _ in jobs])
@@ -231,7 +248,7 @@ class Sender:
         for (job, claim), delivery in zip(jobs, deliveries, strict=True):
             verdict = domain.for_batch_member(delivery.verdict)
             delivery = Delivery(verdict, delivery.request, delivery.answer)
-            await self._conclude(job, claim, driver, delivery, now, settled)
+            await self._conclude(job, claim, driver, delivery, now, decided)
 
     async def _conclude(
         self,
@@ -240,7 +257,7 @@ class Sender:
         driver: Driver,
         delivery: Delivery,
         now: datetime,
-        settled: _Settled,
+        decided: _Decided,
     ) -> None:
         try:
             verdict = delivery.verdict
@@ -257,16 +274,16 @@ class Sender:
                 release = ledger.Release(
                     job.message_id, claim.attempts, reason or "", delivery.answer
                 )
-                settled.releases.append(release)
-                settled.retries.append((job.model_copy(update={"attempt": claim.attempts}), delay))
+                decided.releases.append(release)
+                decided.retries.append((job.model_copy(update={"attempt": claim.attempts}), delay))
                 return
         except Exception as exc:
             # Pausing the gateway failed (the database is away): the claim's lease runs out
             # by itself.
             log.warning("message %s: handling failed (%s); retrying later", job.message_id, exc)
-            settled.retries.append((job, topology.RETRY_DELAYS_S[0]))
+            decided.retries.append((job, topology.RETRY_DELAYS_S[0]))
             return
-        settled.outcomes.append(
+        decided.outcomes.append(
             _outcome(
                 job,
                 action.kind,
@@ -292,10 +309,10 @@ class Sender:
             )
             return Delivery(verdict)
 
-    async def _publish(self, lane: topology.JobLane, settled: _Settled) -> None:
+    async def _publish(self, lane: topology.JobLane, decided: _Decided) -> None:
         # Confirmed publishes (each awaits the broker's ack) before any job is acked.
-        publishes = [self._retry(lane, job, delay) for job, delay in settled.retries]
-        outcomes = settled.outcomes
+        publishes = [self._retry(lane, job, delay) for job, delay in decided.retries]
+        outcomes = decided.outcomes
         for start in range(0, len(outcomes), OUTCOMES_PER_EVENT):
             event = Outcomes(outcomes=outcomes[start : start + OUTCOMES_PER_EVENT])
             publishes.append(amqp.publish(self.exchange, topology.RK_OUTCOME, event))

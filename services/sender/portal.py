@@ -9,7 +9,7 @@ from services.sender import repo
 from services.sender.drivers import Delivery, Job
 from services.sender.ratelimit import SharedRateLimiter
 from shared.db import Pool
-from shared.sms_gateway import Classification
+from shared.verdicts import Classification
 
 # Inserting a row needs no connection limit beyond the pool's.
 _CAPACITY = 16
@@ -24,6 +24,9 @@ class PortalDriver:
         self.pool = pool
         self.limiter = SharedRateLimiter(pool, "portal")
         self._capacity = asyncio.Semaphore(_CAPACITY)
+
+    def __repr__(self) -> str:
+        return f"<PortalDriver capacity={_CAPACITY} {self.limiter!r}>"
 
     def usable(self) -> bool:
         return True

@@ -37,6 +37,9 @@ class SharedRateLimiter:
         self._waiting = 0
         self._lock = asyncio.Lock()
 
+    def __repr__(self) -> str:
+        return f"<SharedRateLimiter {self.name!r} slots={len(self._slots)} waiting={self._waiting}>"
+
     async def acquire(self, rate_per_second: float) -> None:
         """Wait for the next slot of the shared limit."""
         while True:

@@ -9,7 +9,7 @@ from shared.db import Pool
 
 
 @dataclass(frozen=True, slots=True)
-class Content:
+class EmailContent:
     """What an email carries: subject, HTML body, files (attachments and documents)."""
 
     subject: str
@@ -17,7 +17,7 @@ class Content:
     files: list[File]
 
 
-async def content(pool: Pool, message_id: int) -> Content | None:
+async def content(pool: Pool, message_id: int) -> EmailContent | None:
     """The subject, body and files of one email message."""
     row = await pool.fetchrow(
         "SELECT subject, text, attachments, documents FROM messages WHERE id = $1", message_id
@@ -39,7 +39,7 @@ async def content(pool: Pool, message_id: int) -> Content | None:
             list(row["documents"]),
         )
     ]
-    return Content(row["subject"], row["text"], files)
+    return EmailContent(row["subject"], row["text"], files)
 
 
 async def store_portal_message(pool: Pool, message_id: int) -> bool:

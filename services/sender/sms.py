@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from services.sender import domain
 from services.sender.drivers import Delivery, Job
@@ -13,13 +14,10 @@ from shared import config_store, sms_batch, sms_client
 from shared.db import Pool
 from shared.models import SmsConfig
 from shared.schemas import SmsJob
+from shared.sms_answer import classify_exception, classify_response
 from shared.sms_client import Gateway
-from shared.sms_gateway import (
-    Classification,
-    HttpRequest,
-    classify_exception,
-    classify_response,
-)
+from shared.sms_request import HttpRequest
+from shared.verdicts import Classification
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +39,17 @@ class SmsDriver:
         self.gateway: Gateway | None = None
         self.paused = False
         self.limiter = SharedRateLimiter(pool, "sms")
+
+    def __repr__(self) -> str:
+        config = self.config
+        # The host only: the URL's query may hold credentials.
+        gateway = (
+            f"{urlsplit(str(config.url)).hostname} enabled={config.enabled}" if config else "none"
+        )
+        return (
+            f"<SmsDriver gateway={gateway} paused={self.paused} batch_size={self.batch_size}"
+            f" rate_per_second={self.rate_per_second} {self.limiter!r}>"
+        )
 
     async def apply_config(self, config: SmsConfig | None) -> None:
         """Use a new gateway configuration from now on (in-flight calls finish on the old)."""

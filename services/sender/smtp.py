@@ -11,11 +11,11 @@ from services.sender import domain, repo
 from services.sender.drivers import Delivery, Job
 from services.sender.mime import build_email
 from services.sender.ratelimit import SharedRateLimiter
-from shared import secrets
+from shared import outbound, secrets
 from shared.db import Pool
 from shared.models import EmailConfig
 from shared.schemas import DeliveryJob
-from shared.sms_gateway import Classification
+from shared.verdicts import Classification
 
 _NO_CAPACITY = asyncio.Semaphore(1)
 
@@ -30,6 +30,11 @@ class EmailDriver:
         self.config: EmailConfig | None = None
         self.limiter = SharedRateLimiter(pool, "email")
         self._capacity = _NO_CAPACITY
+
+    def __repr__(self) -> str:
+        config = self.config
+        server = f"{config.host}:{config.port} enabled={config.enabled}" if config else "none"
+        return f"<EmailDriver server={server} {self.limiter!r}>"
 
     async def apply_config(self, config: EmailConfig | None) -> None:
         """Use a new SMTP configuration from now on."""
@@ -79,10 +84,14 @@ class EmailDriver:
         )
         if self.rate_per_second is not None:
             await self.limiter.acquire(self.rate_per_second)
+        # Connect ourselves so the outbound policy judges the address actually dialled.
+        sock = await outbound.connect(
+            outbound.policy(), config.host, config.port, config.timeout_seconds
+        )
         response, _ = await aiosmtplib.send(
             message,
             hostname=config.host,
-            port=config.port,
+            sock=sock,
             username=config.username or None,
             password=config.password or None,
             use_tls=config.security == "tls",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
@@ -22,19 +22,24 @@ class Claim:
     attempts: int = 0
 
 
-async def claim(pool: Pool, message_id: int, lease: timedelta) -> Claim:
+async def claim(
+    pool: Pool, message_id: int, lease: timedelta, *, now: datetime | None = None
+) -> Claim:
     """Take one message for sending (see ``claim_many``)."""
-    return (await claim_many(pool, [message_id], lease))[message_id]
+    return (await claim_many(pool, [message_id], lease, now=now))[message_id]
 
 
-async def claim_many(pool: Pool, message_ids: list[int], lease: timedelta) -> dict[int, Claim]:
+async def claim_many(
+    pool: Pool, message_ids: list[int], lease: timedelta, *, now: datetime | None = None
+) -> dict[int, Claim]:
     """Take messages for sending in one round trip, each unless it is final, another sender
     holds it, or its campaign is paused (``held``: the job is dropped; resuming republishes
-    the campaign)."""
+    the campaign). Leases run on the clock that gives ``now`` (the database's without
+    one): a claim whose lease ended before ``now`` is taken over."""
     ids = sorted(set(message_ids))
     for attempt in range(_DEADLOCK_RETRIES):
         try:
-            rows = await pool.fetch(_CLAIM_SQL, ids, lease)
+            rows = await pool.fetch(_CLAIM_SQL, ids, lease, now)
             break
         except asyncpg.DeadlockDetectedError:
             # Two senders holding overlapping duplicate jobs; the loser simply asks again.
@@ -61,9 +66,11 @@ _CLAIM_SQL = """
     WITH claimed AS (
         UPDATE messages
            SET status = 'sending', attempts = attempts + 1,
-               claimed_until = now() + $2::interval, updated_at = now()
+               claimed_until = coalesce($3::timestamptz, now()) + $2::interval,
+               updated_at = now()
          WHERE id = ANY($1::bigint[])
-           AND (status = 'new' OR (status = 'sending' AND claimed_until < now()))
+           AND (status = 'new'
+                OR (status = 'sending' AND claimed_until < coalesce($3::timestamptz, now())))
            AND NOT EXISTS (SELECT 1 FROM campaigns c
                             WHERE c.id = messages.campaign_id AND c.status = 'paused')
         RETURNING id, attempts)
@@ -75,15 +82,18 @@ _CLAIM_SQL = """
 """
 
 
-async def renew(pool: Pool, message_id: int, attempts: int, lease: timedelta) -> bool:
-    """Extend our claim (``attempts`` identifies it); False if it lapsed and was taken over
-    or the row is final."""
+async def renew(
+    pool: Pool, message_id: int, attempts: int, lease: timedelta, *, now: datetime | None = None
+) -> bool:
+    """Extend our claim (``attempts`` identifies it) to ``lease`` after ``now``; False if it
+    lapsed and was taken over or the row is final."""
     row = await pool.fetchval(
-        "UPDATE messages SET claimed_until = now() + $3::interval"
+        "UPDATE messages SET claimed_until = coalesce($4::timestamptz, now()) + $3::interval"
         " WHERE id = $1 AND status = 'sending' AND attempts = $2 RETURNING 1",
         message_id,
         attempts,
         lease,
+        now,
     )
     return row is not None
 

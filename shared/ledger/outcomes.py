@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Final
 
 import asyncpg
 
+from shared import vocabulary
 from shared.db import Connection, Pool
 from shared.ledger.reports import apply_reports
 from shared.schemas import Outcome
+from shared.vocabulary import FAILED, FINAL, PENDING, OutcomeStatus
 
-PENDING = ("new", "sending")
-FINAL = ("sent", "error", "expired", "cancelled", "skipped")
-FAILED = ("error", "expired")
+__all__ = ["FAILED", "FINAL", "PENDING", "apply_outcomes", "close_finished_campaigns", "merge"]
 
 
 async def close_finished_campaigns(conn: Connection, campaign_ids: Iterable[int]) -> list[int]:
@@ -35,10 +36,10 @@ async def close_finished_campaigns(conn: Connection, campaign_ids: Iterable[int]
            SET status = CASE WHEN EXISTS (
                    SELECT 1 FROM messages m
                     WHERE m.campaign_id = c.id AND m.status = ANY($2::text[]))
-                 THEN 'sent_with_error' ELSE 'sent' END,
+                 THEN $4 ELSE $5 END,
                finished_at = now(), updated_at = now()
          WHERE c.id = ANY($1::bigint[])
-           AND c.status = 'processing'
+           AND c.status = ANY($6::text[])
            AND c.resolved_at IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM messages m
                             WHERE m.campaign_id = c.id AND m.status = ANY($3::text[]))
@@ -47,12 +48,15 @@ async def close_finished_campaigns(conn: Connection, campaign_ids: Iterable[int]
         ids,
         list(FAILED),
         list(PENDING),
+        vocabulary.finish_target(with_errors=True),
+        vocabulary.finish_target(with_errors=False),
+        list(vocabulary.sources_of("finish")),
     )
     return [row["id"] for row in rows]
 
 
 # A sent outcome wins over any other for the same message: the gateway has accepted it.
-_RANK = {"sent": 0, "error": 1, "expired": 2, "cancelled": 3}
+_RANK: Final[dict[OutcomeStatus, int]] = {"sent": 0, "error": 1, "expired": 2, "cancelled": 3}
 
 
 def merge(outcomes: Sequence[Outcome]) -> list[Outcome]:

@@ -123,12 +123,15 @@ async def insert_test_message(
     return message_id
 
 
-async def cancel_campaign_messages(conn: Connection, campaign_id: int) -> int:
+async def cancel_campaign_messages(
+    conn: Connection, campaign_id: int, error: str = "campaign cancelled"
+) -> int:
     """Every message of the campaign not yet handed to a gateway becomes ``cancelled``, so
     no sender will claim it; how many did."""
     rows = await conn.fetch(
-        "UPDATE messages SET status = 'cancelled', error = 'campaign cancelled',"
+        "UPDATE messages SET status = 'cancelled', error = $2,"
         " updated_at = now() WHERE campaign_id = $1 AND status = 'new' RETURNING 1",
         campaign_id,
+        error,
     )
     return len(rows)

@@ -156,7 +156,7 @@ async def test_the_sender_dead_letters_bad_jobs_and_keeps_sending(
 ) -> None:
     pool = herald_pool
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+    queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
     bad = [
         GARBAGE,
         *WRONG_SHAPES,
@@ -241,7 +241,7 @@ async def test_ids_out_of_range_are_dead_lettered_with_a_reason(
     channel, exchange = await broker.channel_with(prefetch=1)
     resolver = Resolver(Settings(), pool, channel, exchange)
     resolve_queue = await topology.get_queue(channel, topology.RESOLVE_QUEUE)
-    sms_queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+    sms_queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
     bad_event = json.dumps({"campaign_id": BIG_ID}).encode()
     bad_job = json.dumps(
         {"message_id": BIG_ID, "to": phone(1), "text": "hello", "expires_at": SOON}

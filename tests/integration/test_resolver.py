@@ -11,9 +11,9 @@ import aio_pika
 import pytest
 
 from services.resolver.handlers import Interrupted, Resolver
-from shared import topology
+from shared import amqp, topology
 from shared.db import Pool
-from shared.schemas import SmsJob
+from shared.schemas import ResolveCampaign, SmsJob
 from shared.settings import Settings
 from tests.integration.conftest import Broker
 from tests.integration.helpers import (
@@ -21,8 +21,10 @@ from tests.integration.helpers import (
     add_people,
     campaign,
     configure_sms,
+    consuming,
     create_campaign,
     drain,
+    eventually,
     ledger,
     person,
     phone,
@@ -283,3 +285,38 @@ async def test_two_resolvers_on_the_same_campaign_count_each_recipient_once(
     assert len(rows) == 6 and not duplicates(rows)
     state = await campaign(pool, campaign_id)
     assert (state["recipients_total"], state["total"]) == (6, 6)
+
+
+async def test_a_campaign_that_can_never_resolve_fails_and_the_next_one_resolves(
+    herald_pool: Pool, broker: Broker
+) -> None:
+    pool = herald_pool
+    await configure_sms(pool)
+    await add_people(pool, [person(1), person(2)])
+    broken = await create_campaign(pool)
+    # A filter stored by an older API that today's validator refuses.
+    await pool.execute(
+        "UPDATE campaigns SET filters = $2 WHERE id = $1", broken, {"status": ["dormant"]}
+    )
+    good = await create_campaign(pool)
+    channel, exchange = await broker.channel_with(prefetch=1)  # as the resolver consumes
+    for campaign_id in (broken, good):
+        await amqp.publish(exchange, topology.RK_RESOLVE, ResolveCampaign(campaign_id=campaign_id))
+    resolver = Resolver(settings(), pool, channel, exchange)
+    queue = await topology.get_queue(channel, topology.RESOLVE_QUEUE)
+
+    async def both_done() -> bool:
+        states = [await campaign(pool, c) for c in (broken, good)]
+        return states[0]["status"] == "failed" and states[1]["resolved_at"] is not None
+
+    async with consuming(queue, resolver.on_message):
+        await eventually(both_done, within=20, what="the broken campaign failed, the good one")
+
+    failed = await campaign(pool, broken)
+    assert failed["failed_reason"].startswith("ValidationError: 1 validation error for Filters")
+    assert failed["finished_at"] is not None and failed["resolved_at"] is None
+    assert await ledger(pool, broken) == []
+    assert {row["status"] for row in await ledger(pool, good)} == {"new"}
+    assert len(await jobs(broker)) == 2  # the good campaign's, one per person
+    await channel.close()  # an event not acked would be ready again now
+    assert await queue_count(broker.channel, topology.RESOLVE_QUEUE) == 0

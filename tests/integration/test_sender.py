@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -50,13 +50,15 @@ async def test_concurrent_claims_let_exactly_one_sender_through(pool: Pool) -> N
 
 async def test_an_expired_lease_is_claimed_again_with_one_more_attempt(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    assert await ledger.claim(pool, message_id, timedelta(milliseconds=300)) == Claim("claimed", 1)
-    assert await ledger.claim(pool, message_id, LEASE) == Claim("busy")
+    start = datetime.now(UTC)
+    short = timedelta(seconds=1)
+    assert await ledger.claim(pool, message_id, short, now=start) == Claim("claimed", 1)
+    just_before = start + short - timedelta(milliseconds=1)
+    assert await ledger.claim(pool, message_id, LEASE, now=just_before) == Claim("busy")
 
-    await asyncio.sleep(0.5)
-
-    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 2)
-    assert await ledger.claim(pool, message_id, LEASE) == Claim("busy")
+    later = start + short + timedelta(milliseconds=1)  # the lease has run out
+    assert await ledger.claim(pool, message_id, LEASE, now=later) == Claim("claimed", 2)
+    assert await ledger.claim(pool, message_id, LEASE, now=later) == Claim("busy")
 
 
 async def test_final_rows_are_reported_final_and_left_alone(pool: Pool) -> None:
@@ -102,9 +104,11 @@ async def test_release_does_not_reopen_a_final_row(pool: Pool) -> None:
 
 async def test_a_stale_sender_cannot_release_a_newer_claim(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    assert await ledger.claim(pool, message_id, timedelta(milliseconds=200)) == Claim("claimed", 1)
-    await asyncio.sleep(0.4)  # sender A stalls past its lease...
-    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # ...B takes over
+    start = datetime.now(UTC)
+    short = timedelta(seconds=1)
+    assert await ledger.claim(pool, message_id, short, now=start) == Claim("claimed", 1)
+    later = start + 2 * short  # sender A stalls past its lease...
+    assert await ledger.claim(pool, message_id, LEASE, now=later) == Claim("claimed", 2)  # B
 
     await ledger.release(pool, message_id, 1, "A: HTTP 503", None)  # A's late failure
 
@@ -141,15 +145,14 @@ async def test_claim_many_answers_each_id_and_claims_a_duplicate_once(pool: Pool
 
 async def test_a_claim_is_renewed_only_by_its_holder(pool: Pool) -> None:
     message_id = await add_message(pool, await processing_campaign(pool), 1)
-    await ledger.claim(pool, message_id, timedelta(milliseconds=200))
-    assert await ledger.renew(pool, message_id, 1, LEASE)
-    lease_left = await pool.fetchval(
-        "SELECT claimed_until - now() FROM messages WHERE id = $1", message_id
-    )
-    assert lease_left > timedelta(seconds=25)
+    start = datetime.now(UTC)
+    await ledger.claim(pool, message_id, timedelta(seconds=1), now=start)
+    assert await ledger.renew(pool, message_id, 1, LEASE, now=start)
+    until = await pool.fetchval("SELECT claimed_until FROM messages WHERE id = $1", message_id)
+    assert until == start + LEASE
 
-    await pool.execute("UPDATE messages SET claimed_until = now() WHERE id = $1", message_id)
-    assert await ledger.claim(pool, message_id, LEASE) == Claim("claimed", 2)  # taken over
-    assert not await ledger.renew(pool, message_id, 1, LEASE)
+    after = start + LEASE + timedelta(milliseconds=1)
+    assert await ledger.claim(pool, message_id, LEASE, now=after) == Claim("claimed", 2)
+    assert not await ledger.renew(pool, message_id, 1, LEASE, now=after)
     await pool.execute("UPDATE messages SET status = 'sent' WHERE id = $1", message_id)
     assert not await ledger.renew(pool, message_id, 2, LEASE)

@@ -103,7 +103,7 @@ async def test_jobs_are_claimed_and_reported_in_batches(
 ) -> None:
     ids = await _jobs(herald_pool, broker, COUNT)
     async with _sender(herald_pool, broker, gateway[0]) as sender:
-        queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+        queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
         async with consuming(queue, functools.partial(sender.on_job, topology.SMS)):
             events: list[int] = []
             outcomes = await _outcomes(broker, COUNT, events)
@@ -122,7 +122,7 @@ async def test_first_attempts_go_out_in_send_batch_requests(
     herald_pool: Pool, broker: Broker, gateway: tuple[str, State], batching: Sender
 ) -> None:
     ids = await _jobs(herald_pool, broker, COUNT)
-    queue = await topology.get_queue(batching.channel, topology.SMS.queue)
+    queue = await topology.get_queue(batching.amqp_channel, topology.SMS.queue)
     async with consuming(queue, functools.partial(batching.on_job, topology.SMS)):
         outcomes = await _outcomes(broker, COUNT)
     assert sorted(o.message_id for o in outcomes) == ids
@@ -148,7 +148,7 @@ async def test_a_refused_batch_is_retried_message_by_message(
     # One bad number makes the gateway refuse the whole submission (BulkSMS 24).
     gateway[1].update_config({"error_for": {phone(3)[1:]: 24}})
     ids = await _jobs(herald_pool, broker, 10)
-    queue = await topology.get_queue(batching.channel, topology.SMS.queue)
+    queue = await topology.get_queue(batching.amqp_channel, topology.SMS.queue)
     async with consuming(queue, functools.partial(batching.on_job, topology.SMS)):
         # The refused ones wait in the 5 s retry tier, then go on their own.
         outcomes = await _outcomes(broker, 10)
@@ -166,7 +166,7 @@ async def test_a_batch_answered_500_is_sent_again_as_it_was(
     gateway[1].update_config({"fail_first": {"count": 1, "http_status": 500}})
     # Queued before the consumer starts, so that they arrive as one batch.
     ids = await _jobs(herald_pool, broker, 5)
-    queue = await topology.get_queue(batching.channel, topology.SMS.queue)
+    queue = await topology.get_queue(batching.amqp_channel, topology.SMS.queue)
     async with consuming(queue, functools.partial(batching.on_job, topology.SMS)):
         outcomes = await _outcomes(broker, 5)
     assert sorted(o.message_id for o in outcomes) == ids
@@ -183,7 +183,7 @@ async def test_unconfirmed_outcomes_are_written_directly_and_nothing_is_sent_twi
 
     ids = await _jobs(herald_pool, broker, 10)
     async with _sender(herald_pool, broker, gateway[0], refuse, batch_size=100) as sender:
-        queue = await topology.get_queue(sender.channel, topology.SMS.queue)
+        queue = await topology.get_queue(sender.amqp_channel, topology.SMS.queue)
         async with consuming(queue, functools.partial(sender.on_job, topology.SMS)):
 
             async def all_final() -> bool:

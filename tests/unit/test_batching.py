@@ -38,7 +38,7 @@ async def test_items_arriving_while_batches_are_busy_are_handled_together() -> N
     await batcher.close(1)
 
 
-async def test_a_failing_handler_still_settles_its_callers() -> None:
+async def test_a_failing_handler_still_completes_its_callers() -> None:
     async def handle(items: list[int]) -> None:
         raise RuntimeError("bug")
 

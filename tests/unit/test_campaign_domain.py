@@ -75,6 +75,7 @@ def _row(**extra: Any) -> dict[str, Any]:
         "message": "First line\nsecond",
         "template_id": None,
         "status": "processing",
+        "failed_reason": None,
         "created_at": NOW,
         "updated_at": NOW,
         "started_at": NOW,

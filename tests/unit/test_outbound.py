@@ -139,3 +139,18 @@ async def test_connect_refuses_outside_the_allow_list(local_server: TestServer) 
         await connect(AllowList(), "127.0.0.2", local_server.port, 3)
     with pytest.raises(OutboundRefused, match="link-local"):
         await connect(AllowList.parse("169.254.0.0/16"), "169.254.3.4", 25, 3)
+
+
+def test_refusals_pause_the_gateway_instead_of_retrying() -> None:
+    # A policy refusal cannot heal by retrying: both classifiers pause with the reason.
+    from services.sender.domain import classify_smtp
+    from shared.sms_answer import classify_exception
+
+    refused = OutboundRefused("127.0.0.2 is not a public address and not in HERALD_OUTBOUND_ALLOW")
+    wrapped = OSError("connect failed")
+    wrapped.__cause__ = refused
+    for exc in (refused, wrapped):
+        for verdict in (classify_exception(exc), classify_smtp(exc)):
+            assert verdict.verdict == "gateway_paused"
+            assert verdict.reason.startswith("outbound policy: 127.0.0.2")
+    assert classify_exception(ConnectionRefusedError()).verdict == "retry"

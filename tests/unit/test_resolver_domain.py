@@ -1,4 +1,4 @@
-from services.resolver.domain import Content, email_rows, portal_rows, rows_for, sms_rows
+from services.resolver.domain import CampaignContent, email_rows, portal_rows, rows_for, sms_rows
 
 EXTRA = {"company": {"name": "NetCo"}, "campaign": {"id": 1}}
 
@@ -7,8 +7,8 @@ def _person(phone: str = "", **fields: object) -> dict[str, object]:
     return {"id": 42, "full_name": "Thandi", "phone": phone, "attributes": {}, **fields}
 
 
-def _content(message: str = "x", **kwargs: object) -> Content:
-    return Content(message=message, extra=EXTRA, **kwargs)  # type: ignore[arg-type]
+def _content(message: str = "x", **kwargs: object) -> CampaignContent:
+    return CampaignContent(message=message, extra=EXTRA, **kwargs)  # type: ignore[arg-type]
 
 
 def test_one_row_per_number_with_the_rendered_text() -> None:

@@ -4,7 +4,8 @@ import pytest
 
 from services.sender.domain import decide, for_batch_member
 from shared.sms_client import describe_request
-from shared.sms_gateway import Classification, HttpRequest
+from shared.sms_request import HttpRequest
+from shared.verdicts import Classification
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

@@ -7,16 +7,9 @@ from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 import pytest
 
 from shared.secrets import redact, secret_values
-from shared.sms_gateway import (
-    Classification,
-    ContentType,
-    HttpRequest,
-    Method,
-    build_request,
-    classify_exception,
-    classify_response,
-    validate_payload,
-)
+from shared.sms_answer import classify_exception, classify_response
+from shared.sms_request import ContentType, HttpRequest, Method, build_request, validate_payload
+from shared.verdicts import Classification
 
 BULKSMS_URL = "https://bulksms.vsms.net/eapi/submission/send_sms/2/2.0"
 BULKSMS_PAYLOAD = (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
+
 import pytest
 
 from shared import vocabulary as v
@@ -70,3 +73,33 @@ def test_labels_are_the_consoles() -> None:
 
 def test_check_constraint_quotes_values() -> None:
     assert v.check_constraint("status", ("a", "b'c")) == "CHECK (status IN ('a', 'b''c'))"
+
+
+def test_single_move_targets() -> None:
+    assert v.target_of("start") == "processing"
+    assert v.target_of("fail") == "failed"
+    with pytest.raises(ValueError, match="finish"):
+        v.target_of("finish")
+    targets = {v.finish_target(with_errors=True), v.finish_target(with_errors=False)}
+    assert targets == v.CAMPAIGN_MOVES["finish"][1]
+
+
+# SQL the pipeline services run still names single statuses ('new', 'sending'): each must be
+# a word of the vocabulary, or a typo would silently match no row.
+_SQL_STATUS = re.compile(r"status\s*(?:=|<>|!=)\s*'(\w+)'|THEN '(\w+)'")
+_PIPELINE = ("services/resolver", "services/sender", "services/logger", "shared/ledger")
+_OTHER_TABLES = {"paid"}  # documents.status: the billing system's word, not Herald's
+
+
+def test_statuses_named_in_pipeline_sql_are_the_vocabularys() -> None:
+    root = pathlib.Path(__file__).resolve().parents[2]
+    named = {
+        word
+        for folder in _PIPELINE
+        for path in (root / folder).glob("*.py")
+        for match in _SQL_STATUS.finditer(path.read_text(encoding="utf-8"))
+        for word in match.groups()
+        if word and word not in _OTHER_TABLES
+    }
+    assert named, "no status named in SQL: the pattern no longer matches"
+    assert named <= set(v.MESSAGE_STATUSES) | set(v.CAMPAIGN_STATUSES), named

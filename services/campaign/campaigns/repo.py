@@ -11,7 +11,8 @@ from shared.vocabulary import CampaignStatus
 
 CAMPAIGN_COLUMNS = (
     "id, recipient_type, filters, send_to, subject, message, template_id, status, created_at,"
-    " updated_at, started_at, finished_at, resolved_at, recipients_total, total, request"
+    " updated_at, started_at, finished_at, resolved_at, recipients_total, total, request,"
+    " failed_reason"
 )
 
 

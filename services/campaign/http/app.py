@@ -87,5 +87,5 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay
-        await service.settle(connection.close())
-        await service.settle(pool.close())
+        await service.shutdown_step(connection.close())
+        await service.shutdown_step(pool.close())

@@ -24,7 +24,7 @@ from shared import config_store, ledger, phones, secrets, sms_client
 from shared.models import SmsConfig
 from shared.schemas import Outcome, OutcomeStatus
 from shared.sms_client import Gateway
-from shared.sms_gateway import validate_payload
+from shared.sms_request import validate_payload
 
 
 async def _view(request: web.Request, config: SmsConfig, *, configured: bool) -> SmsConfigView:
