@@ -1,4 +1,9 @@
-"""Fixtures: real Postgres and RabbitMQ, a private database and vhost per test."""
+"""Fixtures: real Postgres and RabbitMQ, a private database per test and a vhost per module.
+
+A vhost and its quorum queues cost the broker far more than a database costs Postgres, so
+the tests of one module share a vhost, emptied before each test (``tests.support.broker``);
+the integration tests share one per session (``tests/integration/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import pytest
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
 from shared import db
+from tests.support.broker import Vhost
 from tests.support.infra import Infra, discover, unique_name
 
 # Tests talk to the sandbox gateway and SMTP servers on loopback, and to nothing else.
@@ -31,16 +37,22 @@ class Isolated:
     amqp_url: str
 
 
+@pytest.fixture(scope="module")
+def vhost(infra: Infra) -> Iterator[Vhost]:
+    """A vhost for the tests of this module, deleted after them."""
+    with infra.private_vhost() as url:
+        yield Vhost(url)
+
+
 @pytest.fixture
-def isolated(infra: Infra) -> Iterator[Isolated]:
-    """A database and a vhost nobody else uses, dropped afterwards."""
-    name = unique_name()
-    infra.add_vhost(name)
-    database_url = infra.database(name)
+def isolated(infra: Infra, vhost: Vhost) -> Iterator[Isolated]:
+    """A database nobody else uses (dropped afterwards) and a vhost whose queues are empty
+    and have no consumer left by an earlier test."""
+    vhost.reset()
+    database_url = infra.database(unique_name())
     try:
-        yield Isolated(database_url, infra.vhost_url(name))
+        yield Isolated(database_url, vhost.url)
     finally:
-        infra.delete_vhost(name)
         asyncio.run(db.drop_database(database_url))
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import pytest
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
+from shared import topology
+from tests.support.broker import watching
+from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -44,7 +47,8 @@ async def test_rate_limit_holds_across_senders(stack: Stack, api: Api, sandbox: 
     assert stats["received"] == count
     # Slots are exactly 1/rate apart; a slot may be used up to 10 ms late (README: burst).
     assert stats["max_per_second"] <= RATE + BURST
-    assert mean >= 0.95 * RATE
+    # No lower bound on the mean: on a busy machine it measures the machine. That slots are
+    # exactly 1/rate apart is tested at fixed times (tests/integration/test_rate_limit_sql.py).
 
 
 async def test_no_credit_pauses_instead_of_failing(stack: Stack, api: Api, sandbox: Api) -> None:
@@ -53,16 +57,27 @@ async def test_no_credit_pauses_instead_of_failing(stack: Stack, api: Api, sandb
     await sandbox.put("/config", {"error_after": {"count": 100, "code": 25}})
     status, campaign = await api.post("/campaigns", {"send_to": "sms", "message": "Hi"})
     assert status == 202
-    for _ in range(100):
+
+    async def paused() -> dict[str, Any] | None:
         status, config = await api.get("/config/sms")
-        if config["paused"]:
-            break
-        await asyncio.sleep(0.2)
-    assert config["paused"] and "25" in config["paused"]["reason"], config
-    await asyncio.sleep(2)  # nothing more goes out, nothing turns into an error
+        return config if config["paused"] else None
+
+    config = await eventually(paused, timeout=20, what="the gateway paused")
+    assert "25" in config["paused"]["reason"], config
+
+    async with watching(stack.amqp_url) as queue:
+
+        async def idle() -> dict[str, Any] | None:
+            # Paused: no sender consumes the lane, and the calls in flight have been handed
+            # back (no row sending), so nothing more can go out.
+            if (await queue(topology.SMS.queue)).consumers:
+                return None
+            status, view = await api.get(f"/campaigns/{campaign['id']}")
+            return None if "sending" in view["counts"] else view
+
+        view = await eventually(idle, timeout=20, what="the lane idle while paused")
     status, stats = await sandbox.get("/stats")
     assert stats["received"] == 100
-    status, view = await api.get(f"/campaigns/{campaign['id']}")
     assert view["status"] == "processing" and "error" not in view["counts"], view
 
     await sandbox.put("/config", {"error_after": None})

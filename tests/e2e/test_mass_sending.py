@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
+from shared import topology
+from tests.support.broker import watching
+from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
@@ -78,11 +80,7 @@ async def test_send_as_test_goes_out_and_is_logged(configured: Api, sandbox: Api
         "/campaigns/test", {"send_to": "sms", "message": HELLO, "test_to": "+27 83 555 0101"}
     )
     assert status == 202, body
-    for _ in range(50):
-        if await received(sandbox):
-            break
-        await asyncio.sleep(0.1)
-    [message] = await received(sandbox)
+    [message] = await eventually(lambda: received(sandbox), what="the test SMS at the gateway")
     assert (message["msisdn"], message["message"]) == ("27835550101", "Hello Person 1")
     status, log = await api.get("/logs/sms", params={"type": "test"})
     assert log["total"] == 1 and log["items"][0]["recipient"] == "+27835550101"
@@ -164,12 +162,17 @@ async def test_history_periods_cancel_and_remove(configured: Api, sandbox: Api) 
         ),
     )
     running = await campaign(api)
-    await asyncio.sleep(1.5)
+    await eventually(lambda: received(sandbox), what="the campaign sending")
     status, cancelled = await api.post(f"/campaigns/{running['id']}/cancel")
     assert status == 200 and cancelled["status"] == "cancelled", cancelled
     count_at_cancel = len(await received(sandbox))
-    await asyncio.sleep(2)
-    status, final = await api.get(f"/campaigns/{running['id']}")
+
+    async def settled() -> dict[str, Any] | None:
+        # No row new or sending: no gateway call can start any more, the last ones are done.
+        status, view = await api.get(f"/campaigns/{running['id']}")
+        return view if not {"new", "sending"} & set(view["counts"]) else None
+
+    final = await eventually(settled, timeout=30, what="no message new or sending")
     sent_after = len(await received(sandbox))
     assert sent_after - count_at_cancel <= 2  # at most the calls already in flight
     assert final["counts"].get("cancelled", 0) >= 250
@@ -201,13 +204,27 @@ async def test_pause_resume_and_disabled_gateway(
     await api.put("/customers", [person(i) for i in range(1, 201)])
     await api.put("/config/sms", sandbox_sms_config(stack.sandbox_url, enabled=False))
     held = await campaign(api)
-    await asyncio.sleep(2)
-    assert await received(sandbox) == []
-    status, paused = await api.post(f"/campaigns/{held['id']}/pause")
-    assert status == 200 and paused["status"] == "paused"
-    await api.put("/config/sms", sandbox_sms_config(stack.sandbox_url, enabled=True))
-    await asyncio.sleep(2)
+    async with watching(stack.amqp_url) as queue:
+
+        async def waiting_unconsumed() -> bool:
+            # A disabled gateway: its lane has no consumer, every job waits in it.
+            state = await queue(topology.SMS.queue)
+            return state.ready == 200 and state.consumers == 0
+
+        async def taken() -> bool:
+            # Enabled again: the senders consume the lane and drop the paused campaign's jobs.
+            state = await queue(topology.SMS.queue)
+            return state.ready == 0 and state.consumers > 0
+
+        await eventually(waiting_unconsumed, what="200 jobs waiting, unconsumed")
+        assert await received(sandbox) == []
+        status, paused = await api.post(f"/campaigns/{held['id']}/pause")
+        assert status == 200 and paused["status"] == "paused"
+        await api.put("/config/sms", sandbox_sms_config(stack.sandbox_url, enabled=True))
+        await eventually(taken, what="the jobs taken by a sender")
     assert await received(sandbox) == []  # paused campaign: senders hold it
+    status, view = await api.get(f"/campaigns/{held['id']}")
+    assert view["counts"] == {"new": 200}, view
     status, resumed = await api.post(f"/campaigns/{held['id']}/resume")
     assert status == 200 and resumed["status"] == "processing", resumed
     done = await api.wait_campaign(held["id"])

@@ -11,7 +11,7 @@ import pytest
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
-from tests.support.polling import eventually
+from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -31,7 +31,7 @@ async def test_a_gateway_outside_the_allow_list_pauses_and_receives_nothing(
         _, config = await api.get("/config/sms")
         return config["paused"]  # type: ignore[no-any-return]
 
-    pause = await eventually(paused, within=30)
+    pause = await eventually(paused, timeout=30, what="the gateway paused")
     assert "outbound policy: 127.0.0.2" in str(pause), pause
     _, stats = await sandbox.get("/stats")
     assert stats["received"] == 0

@@ -3,7 +3,6 @@ rate and body limits, and process logs free of secrets, phone numbers and messag
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +18,7 @@ from demo.stack import Stack
 from services.campaign.http.app import ROUTES
 from services.campaign.http.rules import Scope
 from tests.conftest import Isolated
+from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -389,13 +389,19 @@ async def test_process_logs_hold_no_secrets(configured: Api, sandbox: Api, stack
     status, refused = await api.post("/config/sms/test", {"phone": "+27821110007"})
     assert status == 200 and refused["status"] == "error", refused
     assert SECRET not in str(refused)
-    await asyncio.sleep(1)  # the test-lane message and the logger's last batch
 
+    async def all_logged() -> list[dict[str, Any]] | None:
+        # Every message of the test final in the database log (the logger's last batch too).
+        status, log = await api.get("/logs/sms", params={"limit": 100})
+        rows: list[dict[str, Any]] = log["items"]
+        done = not any(row["status"] in ("new", "sending") for row in rows)
+        return rows if done and len(rows) >= 7 else None
+
+    rows = await eventually(all_logged, what="the seven messages final in the log")
     # The database log keeps everything for the operator (and the numbers were really sent).
-    status, log = await api.get("/logs/sms", params={"limit": 100})
-    numbers = {row["recipient"] for row in log["items"]}
+    numbers = {row["recipient"] for row in rows}
     assert {"+27821110001", "+27831110001", "+27821110002", "+27821110003"} <= numbers
-    for row in log["items"]:
+    for row in rows:
         status, detail = await api.get(f"/logs/sms/{row['id']}")
         assert SECRET not in str(detail), detail  # stored gateway request: masked
 
@@ -426,12 +432,11 @@ async def test_process_logs_hold_no_secrets(configured: Api, sandbox: Api, stack
 
 
 async def _wait_final(api: Api, message_id: int) -> None:
-    for _ in range(100):
+    async def final() -> bool:
         status, row = await api.get(f"/logs/sms/{message_id}")
-        if status == 200 and row["status"] not in ("new", "sending"):
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"SMS {message_id} still pending")
+        return status == 200 and row["status"] not in ("new", "sending")
+
+    await eventually(final, what=f"SMS {message_id} final")
 
 
 def _line_with(text: str, word: str) -> str:

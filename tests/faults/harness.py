@@ -35,6 +35,7 @@ import asyncpg
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
+from tests.support.eventually import eventually
 
 RECIPIENTS = 5000
 SENDERS = 2
@@ -219,11 +220,7 @@ class FaultRun:
         within: float = 60,
         interval: float = 0.1,
     ) -> None:
-        deadline = time.monotonic() + within
-        while not await probe():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name}: {what} not reached within {within}s")
-            await asyncio.sleep(interval)
+        await eventually(probe, timeout=within, interval=interval, what=f"{self.name}: {what}")
 
     async def wait_received(self, count: int, within: float = 60) -> int:
         """Wait until the gateway recorded ``count`` messages; how many it had then."""
@@ -236,8 +233,8 @@ class FaultRun:
 
         try:
             await self.wait_for(f"{count} messages at the gateway", enough, within, 0.05)
-        except TimeoutError as exc:
-            raise TimeoutError(
+        except AssertionError as exc:
+            raise AssertionError(
                 f"{exc}: {seen} received; campaign {await self.campaign()}\n"
                 f"{problems_in_logs(self.stack)}"
             ) from None
@@ -501,13 +498,17 @@ class ReadyProbe:
 
     async def wait_status(self, status: int, within: float, since: float = 0.0) -> float:
         """Wait until /ready answered ``status`` (at or after ``since``); when it first did."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            for at, got, _ in list(self.answers):
-                if got == status and at >= since:
-                    return at
-            await asyncio.sleep(0.05)
-        raise TimeoutError(f"/ready never answered {status} within {within}s: {self.last()}")
+
+        def first() -> float | None:
+            found = (at for at, got, _ in list(self.answers) if got == status and at >= since)
+            return next(found, None)
+
+        try:
+            at = await eventually(first, timeout=within, what=f"/ready answering {status}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last answer {self.last()}") from None
+        assert at is not None  # eventually returns a truthy value
+        return at
 
 
 class TcpProxy:

@@ -39,7 +39,7 @@ async def test_gateway_timeouts(fault_run: FaultRun) -> None:
     status, body = await run.sandbox.put("/config", {"hang_ms": hang_ms})
     assert status == 200, body
     hang_from = time.time()  # the sandbox stamps recordings with the same clock
-    await asyncio.sleep(HANG_FOR_S)
+    await asyncio.sleep(HANG_FOR_S)  # the fault itself: the gateway hangs this long
     hang_to = time.time()
     status, body = await run.sandbox.put("/config", {"hang_ms": 0})
     assert status == 200, body

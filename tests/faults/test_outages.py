@@ -41,7 +41,7 @@ async def test_database_unreachable_for_a_minute(fault_run: FaultRun) -> None:
             while time.monotonic() - cut < MAX_OUTAGE_S:
                 if await asyncio.to_thread(dead_letters, run.stack.amqp_url):
                     break
-                await asyncio.sleep(2)
+                await asyncio.sleep(2)  # the outage goes on: look for dead letters now and then
         finally:
             run.db_proxy.restore()
         restored = time.monotonic()

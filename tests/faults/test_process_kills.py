@@ -25,7 +25,7 @@ async def test_all_senders_killed_mid_campaign(fault_run: FaultRun) -> None:
     senders = run.senders()
     run.kill(*senders)
     run.note(f"killed {len(senders)} senders at {seen} received")
-    await asyncio.sleep(1)
+    await asyncio.sleep(1)  # the fault itself: the senders stay dead for a second
     await run.restart(*senders)
     evidence = await run.finish()
     run.check(evidence)
@@ -53,7 +53,7 @@ async def test_resolver_killed_mid_resolution(fault_run: FaultRun) -> None:
     after = await run.campaign()
     assert after["resolved_at"] is None, after
     run.note(f"killed the resolver at total {after['total']} of {RECIPIENTS}")
-    await asyncio.sleep(1)
+    await asyncio.sleep(1)  # the fault itself: the resolver stays dead for a second
     await run.restart("resolver")
     evidence = await run.finish()
     run.check(evidence)
@@ -69,7 +69,7 @@ async def test_logger_killed_mid_campaign(fault_run: FaultRun) -> None:
     seen = await run.wait_received(KILL_AFTER)
     run.kill("logger")
     run.note(f"killed the logger at {seen} received")
-    await asyncio.sleep(3)
+    await asyncio.sleep(3)  # the fault itself: outcomes pile up while no logger runs
     await run.restart("logger")
     evidence = await run.finish()
     run.check(evidence)

@@ -174,17 +174,6 @@ def header(message: AbstractIncomingMessage, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float = 10.0, what: str = "condition"
-) -> None:
-    """Poll ``check`` until it holds; fail after ``within`` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} did not hold within {within}s")
-        await asyncio.sleep(0.05)
-
-
 @contextlib.asynccontextmanager
 async def consuming(
     queue: AbstractQueue, callback: Callable[[AbstractIncomingMessage], Awaitable[None]]

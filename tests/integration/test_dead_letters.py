@@ -40,7 +40,6 @@ from tests.integration.helpers import (
     consuming,
     create_campaign,
     drain,
-    eventually,
     header,
     message,
     outcome,
@@ -50,6 +49,7 @@ from tests.integration.helpers import (
     publish_raw,
     queue_count,
 )
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -69,7 +69,7 @@ async def dead_letters(
     async def enough() -> bool:
         return await queue_count(broker.channel, topology.DEAD_LETTER_QUEUE) >= count
 
-    await eventually(enough, within=within, what=f"{count} dead letters")
+    await eventually(enough, timeout=within, what=f"{count} dead letters")
     return await drain(broker.channel, topology.DEAD_LETTER_QUEUE)
 
 
@@ -92,7 +92,7 @@ async def dead_lettered_with_reason(broker: Broker, bodies: list[bytes], within:
         explained = {m.body for m in seen if header(m, amqp.REASON_HEADER)}
         return all(body in explained for body in bodies)
 
-    await eventually(arrived, within=within, what="dead letters with x-herald-reason")
+    await eventually(arrived, timeout=within, what="dead letters with x-herald-reason")
 
 
 async def test_the_resolver_dead_letters_bad_events_and_keeps_resolving(
@@ -147,6 +147,7 @@ async def sender(
     try:
         yield running
     finally:
+        await running.close(seconds=5)
         await sms.close()
         await channel.close()
 
@@ -295,7 +296,7 @@ async def test_one_unstorable_outcome_does_not_poison_its_batch(
             async def written() -> bool:
                 return bool((await message(pool, message_id))["status"] == "sent")
 
-            await eventually(written, within=3, what="the valid outcome written")
+            await eventually(written, timeout=3, what="the valid outcome written")
             await dead_lettered_with_reason(broker, [poison], within=3)
     finally:
         task.cancel()

@@ -20,11 +20,11 @@ from shared.db import Connection, Pool
 from tests.integration.helpers import (
     add_message,
     campaign,
-    eventually,
     message,
     outcome,
     processing_campaign,
 )
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -39,7 +39,7 @@ async def blocked(pool: Pool, count: int = 1) -> None:
         )
         return found >= count
 
-    await eventually(waiting, within=5, what=f"{count} session(s) waiting for a lock")
+    await eventually(waiting, timeout=5, what=f"{count} session(s) waiting for a lock")
 
 
 async def finish_message(conn: Connection, message_id: int, status: str = "sent") -> None:

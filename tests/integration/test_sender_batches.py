@@ -25,12 +25,12 @@ from tests.integration.helpers import (
     add_message,
     consuming,
     drain,
-    eventually,
     message,
     phone,
     processing_campaign,
     queue_count,
 )
+from tests.support.eventually import eventually
 
 COUNT = 40
 TOMORROW = datetime.now(UTC) + timedelta(days=1)
@@ -94,7 +94,7 @@ async def _outcomes(broker: Broker, count: int, events: list[int] | None = None)
                 events.append(len(parse_outcomes(event.body)))
         return len(outcomes) >= count
 
-    await eventually(all_there, within=30, what=f"{count} outcomes")
+    await eventually(all_there, timeout=30, what=f"{count} outcomes")
     return outcomes
 
 
@@ -190,7 +190,7 @@ async def test_unconfirmed_outcomes_are_written_directly_and_nothing_is_sent_twi
                 rows = [await message(herald_pool, i) for i in ids]
                 return all(row["status"] == "sent" for row in rows)
 
-            await eventually(all_final, within=20, what="outcomes written by the sender")
+            await eventually(all_final, timeout=20, what="outcomes written by the sender")
     assert len(gateway[1].messages) == 10  # each once, even though no event was confirmed
     assert await queue_count(broker.channel, topology.OUTCOME_QUEUE) == 0
     # Every job acked: the closed channel handed nothing back.

@@ -1,4 +1,4 @@
-"""Where the tests find Postgres and RabbitMQ, and a private database and vhost per use.
+"""Where the tests find Postgres and RabbitMQ, and how to make private databases and vhosts.
 
 Order: HERALD_TEST_DATABASE_URL / HERALD_TEST_AMQP_URL when set; else the local services
 when they answer; else containers (testcontainers) where Docker works.
@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 LOCAL_DATABASE = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+CTL_ATTEMPTS = 10
 
 
 def _answers(url: str, default_port: int) -> bool:
@@ -65,12 +67,8 @@ class Infra:
     def add_vhost(self, vhost: str) -> None:
         user = urlsplit(self.amqp_url).username or "guest"
         if self.management_url is None:
-            subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, timeout=120)
-            subprocess.run(
-                ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
-                check=True,
-                timeout=120,
-            )
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
         else:
             self._management("PUT", f"/api/vhosts/{quote(vhost, safe='')}")
             self._management(
@@ -79,15 +77,39 @@ class Infra:
                 {"configure": ".*", "write": ".*", "read": ".*"},
             )
 
+    @contextmanager
+    def private_vhost(self) -> Iterator[str]:
+        """A new vhost's URL, the vhost deleted on exit."""
+        name = unique_name()
+        self.add_vhost(name)
+        try:
+            yield self.vhost_url(name)
+        finally:
+            self.delete_vhost(name)
+
     def delete_vhost(self, vhost: str) -> None:
         if self.management_url is None:
             # A slow deletion (many quorum queues on a busy broker) must not hang the run.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                subprocess.run(
-                    ["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, timeout=120
-                )
+            with contextlib.suppress(subprocess.TimeoutExpired, subprocess.CalledProcessError):
+                _rabbitmqctl("delete_vhost", vhost)
         else:
             self._management("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+
+
+def _rabbitmqctl(*args: str) -> None:
+    # Each CLI run takes one of a few Erlang distribution ports; with many runs at once on the
+    # machine it finds none free and fails at once ("Distribution failed"): try again.
+    for attempt in range(CTL_ATTEMPTS):
+        done = subprocess.run(
+            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=120
+        )
+        if done.returncode == 0:
+            return
+        if "Distribution failed" not in done.stderr or attempt == CTL_ATTEMPTS - 1:
+            raise subprocess.CalledProcessError(
+                done.returncode, done.args, done.stdout, done.stderr
+            )
+        time.sleep(0.5 + attempt * 0.5)  # backing off, not a sync point
 
 
 @contextmanager
