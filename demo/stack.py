@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -10,6 +11,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 SERVICES = ("campaign", "resolver", "sender", "logger")
 
@@ -29,7 +32,9 @@ class Stack:
     database_url: str
     amqp_url: str
     log_dir: Path
-    token: str = "dev-token"
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Gateway and SMTP secrets are sealed at rest, as in production.
+    secret_key: str = field(default_factory=lambda: Fernet.generate_key().decode())
     api_port: int = field(default_factory=free_port)
     sandbox_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -53,6 +58,7 @@ class Stack:
             HERALD_HTTP_HOST="127.0.0.1",
             HERALD_HTTP_PORT=str(self.api_port),
             HERALD_API_TOKEN=self.token,
+            HERALD_SECRET_KEY=self.secret_key,
             # The sandbox gateway and the local SMTP server listen on loopback.
             HERALD_OUTBOUND_ALLOW="127.0.0.1,::1,localhost",
             PYTHONUNBUFFERED="1",

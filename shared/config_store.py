@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.db import Pool
+from shared.encryption import sealer
 from shared.models import CompanyInfo, EmailConfig, SmsConfig
 from shared.topology import CONFIG_NOTIFY
 
@@ -15,6 +16,8 @@ COMPANY = "company"
 # Set by a sender when the gateway refuses everything (auth, credit, quota); cleared by an
 # operator (resume, or a new configuration) or, for a daily quota, at its "until".
 SMS_PAUSE = "sms_pause"
+# Documents that hold credentials: sealed at rest when HERALD_SECRET_KEY is set.
+SECRET = frozenset({SMS, EMAIL})
 
 
 async def load(pool: Pool, name: str) -> dict[str, Any] | None:
@@ -22,6 +25,8 @@ async def load(pool: Pool, name: str) -> dict[str, Any] | None:
     value: dict[str, Any] | None = await pool.fetchval(
         "SELECT value FROM settings WHERE name = $1", name
     )
+    if value is not None and name in SECRET:
+        return sealer().open(value)
     return value
 
 
@@ -32,9 +37,25 @@ async def save(pool: Pool, name: str, value: dict[str, Any]) -> None:
             "INSERT INTO settings (name, value) VALUES ($1, $2)"
             " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
             name,
-            value,
+            sealer().seal(value) if name in SECRET else value,
         )
         await conn.execute("SELECT pg_notify($1, $2)", CONFIG_NOTIFY, name)
+
+
+async def reseal_all(pool: Pool) -> int:
+    """Seal every credential document again with the first key; how many there were."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT name, value FROM settings WHERE name = ANY($1::text[]) FOR UPDATE",
+            sorted(SECRET),
+        )
+        for row in rows:
+            await conn.execute(
+                "UPDATE settings SET value = $2, updated_at = now() WHERE name = $1",
+                row["name"],
+                sealer().reseal(row["value"]),
+            )
+    return len(rows)
 
 
 async def load_company(pool: Pool) -> dict[str, Any]:

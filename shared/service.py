@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from shared import process_logging
+from shared import encryption, process_logging
 from shared.settings import Settings, get_settings
 
 Main = Callable[[Settings, asyncio.Event], Awaitable[None]]
@@ -17,6 +17,7 @@ def run(service: str, main: Main) -> None:
     """Run ``main(settings, stop)`` until it returns; SIGTERM/SIGINT set ``stop``."""
     settings = get_settings()
     process_logging.setup(service, settings.log_level)
+    encryption.announce()
 
     async def _runner() -> None:
         stop = asyncio.Event()

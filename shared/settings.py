@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
     insecure_dev: bool = False
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, sealing gateway and SMTP secrets at rest "
+        "(the first seals, all open); see shared/encryption.py",
+    )
     outbound_allow: str = Field(
         default="",
         description="hosts, addresses or CIDR ranges outbound connections may reach although "

@@ -24,12 +24,12 @@ from tests.integration.helpers import (
     consuming,
     create_campaign,
     drain,
-    eventually,
     ledger,
     person,
     phone,
     queue_count,
 )
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -310,7 +310,7 @@ async def test_a_campaign_that_can_never_resolve_fails_and_the_next_one_resolves
         return states[0]["status"] == "failed" and states[1]["resolved_at"] is not None
 
     async with consuming(queue, resolver.on_message):
-        await eventually(both_done, within=20, what="the broken campaign failed, the good one")
+        await eventually(both_done, timeout=20, what="the broken campaign failed, the good one")
 
     failed = await campaign(pool, broken)
     assert failed["failed_reason"].startswith("ValidationError: 1 validation error for Filters")
