@@ -1,6 +1,6 @@
 """The GCRA maths that lives in SQL, run on real Postgres at times the test chooses.
 
-``services/campaign/http_repo.take`` and ``SharedRateLimiter._reserve`` read the time through
+``services/campaign/http/repo.take`` and ``SharedRateLimiter._reserve`` read the time through
 ``now()`` and ``clock_timestamp()``; ``tests.support.pg_clock`` fixes both, so the very same
 statements run at fixed timestamps.
 """
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.campaign.http import repo as http_repo
+from services.campaign.http import repo as limits_repo
 from services.sender.ratelimit import SharedRateLimiter
 from tests.integration.conftest import T0
 from tests.support.pg_clock import FixedClock
@@ -24,7 +24,7 @@ async def tat(clock: FixedClock, name: str) -> datetime:
     return found
 
 
-# --- the API's per-token budget (http_repo.take) --------------------------------------------
+# --- the API's per-token budget (http.repo.take) --------------------------------------------
 
 
 async def test_a_full_budget_allows_a_burst_of_one_period_then_names_the_wait(
@@ -32,9 +32,9 @@ async def test_a_full_budget_allows_a_burst_of_one_period_then_names_the_wait(
 ) -> None:
     rate = 30.0  # per minute: one every 2 s, 30 at once
     for _ in range(30):
-        assert await http_repo.take(clock.pool, "api-token:1", rate) == 0.0
+        assert await limits_repo.take(clock.pool, "api-token:1", rate) == 0.0
     assert await tat(clock, "api-token:1") == T0 + timedelta(minutes=1)
-    assert await http_repo.take(clock.pool, "api-token:1", rate) == pytest.approx(2.0)
+    assert await limits_repo.take(clock.pool, "api-token:1", rate) == pytest.approx(2.0)
     # A refusal takes nothing from the budget.
     assert await tat(clock, "api-token:1") == T0 + timedelta(minutes=1)
 
@@ -42,36 +42,36 @@ async def test_a_full_budget_allows_a_burst_of_one_period_then_names_the_wait(
 async def test_the_budget_refills_one_request_per_interval(clock: FixedClock) -> None:
     rate = 30.0
     for _ in range(30):
-        await http_repo.take(clock.pool, "api-token:1", rate)
+        await limits_repo.take(clock.pool, "api-token:1", rate)
     await clock.at(T0 + timedelta(seconds=1))
-    assert await http_repo.take(clock.pool, "api-token:1", rate) == pytest.approx(1.0)
+    assert await limits_repo.take(clock.pool, "api-token:1", rate) == pytest.approx(1.0)
     await clock.at(T0 + timedelta(seconds=2))
-    assert await http_repo.take(clock.pool, "api-token:1", rate) == 0.0
-    assert await http_repo.take(clock.pool, "api-token:1", rate) == pytest.approx(2.0)
+    assert await limits_repo.take(clock.pool, "api-token:1", rate) == 0.0
+    assert await limits_repo.take(clock.pool, "api-token:1", rate) == pytest.approx(2.0)
 
 
 async def test_idle_time_saves_no_more_than_one_period(clock: FixedClock) -> None:
     rate = 60.0
-    await http_repo.take(clock.pool, "api-token:1", rate)
+    await limits_repo.take(clock.pool, "api-token:1", rate)
     await clock.at(T0 + timedelta(hours=5))
-    allowed = [await http_repo.take(clock.pool, "api-token:1", rate) for _ in range(61)]
+    allowed = [await limits_repo.take(clock.pool, "api-token:1", rate) for _ in range(61)]
     assert allowed[:60] == [0.0] * 60
     assert allowed[60] == pytest.approx(1.0)
 
 
 async def test_each_token_has_its_own_budget(clock: FixedClock) -> None:
-    assert await http_repo.take(clock.pool, "api-token:1", 1.0) == 0.0
-    assert await http_repo.take(clock.pool, "api-token:1", 1.0) == pytest.approx(60.0)
-    assert await http_repo.take(clock.pool, "api-token:2", 1.0) == 0.0
+    assert await limits_repo.take(clock.pool, "api-token:1", 1.0) == 0.0
+    assert await limits_repo.take(clock.pool, "api-token:1", 1.0) == pytest.approx(60.0)
+    assert await limits_repo.take(clock.pool, "api-token:2", 1.0) == 0.0
 
 
 async def test_a_wait_is_never_reported_as_zero(clock: FixedClock) -> None:
     rate = 60.0
     for _ in range(60):
-        await http_repo.take(clock.pool, "api-token:1", rate)
+        await limits_repo.take(clock.pool, "api-token:1", rate)
     # One microsecond before the next slot frees: a wait too small to show, still a wait.
     await clock.at(T0 + timedelta(seconds=1) - timedelta(microseconds=1))
-    assert await http_repo.take(clock.pool, "api-token:1", rate) == 0.001
+    assert await limits_repo.take(clock.pool, "api-token:1", rate) == 0.001
 
 
 # --- the senders' shared gateway limit (SharedRateLimiter._reserve) ------------------------

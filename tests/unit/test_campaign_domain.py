@@ -103,6 +103,13 @@ def test_campaign_view_counts_the_ledger_while_resolving() -> None:
     assert "request" not in view.model_dump()
 
 
+def test_options_a_stored_request_lacks_show_their_defaults() -> None:
+    # A request stored before the email options existed: the answer still has every field.
+    view = domain.campaign_view(_row(request=None))
+    assert (view.attachments, view.attach_financial_documents) == ([], [])
+    assert view.send_to_billing_email is view.only_if_financial_documents_exist is False
+
+
 def test_stored_filters_are_shown_as_stored() -> None:
     # A filter an older version stored and a newer validator would refuse still reads.
     view = domain.campaign_view(_row(filters={"colour": "red"}))

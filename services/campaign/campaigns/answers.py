@@ -34,7 +34,7 @@ class _CampaignFields(Answer):
     message: Annotated[str, Field(description="the message template (Jinja2)")]
     template_id: Id | None
     status: CampaignStatus
-    failed_reason: Annotated[str | None, Field(description="why a failed campaign failed")]
+    failed_reason: Annotated[str | None, Field(description="why a failed campaign failed")] = None
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
