@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -99,7 +100,7 @@ def main() -> None:
         ),
         amqp_url=os.environ.get("HERALD_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
         log_dir=Path(".demo/logs"),
-        token=os.environ.get("HERALD_API_TOKEN", "demo-token"),
+        token=os.environ.get("HERALD_API_TOKEN") or secrets.token_urlsafe(32),
         api_port=int(os.environ.get("HERALD_HTTP_PORT", "8080")),
     )
     print(f"starting sandbox gateway, campaign API, resolver, logger, {args.senders} senders")

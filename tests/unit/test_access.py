@@ -30,7 +30,7 @@ from shared.db import Pool
 from shared.models import Filters
 from shared.settings import Settings
 
-BOOTSTRAP = "bootstrap-token"
+BOOTSTRAP = "bootstrap-token-of-at-least-32-characters"
 PARTNER, OTHER = 41, 42
 REACHED = "X-Test-Reached-Handler"
 
@@ -357,6 +357,19 @@ async def test_insecure_dev_lets_requests_without_a_token_in(fakes: list[bytes])
             PREFIX + "/campaigns", headers={"Authorization": "Bearer nope"}
         ) as response:
             assert response.status == 401
+
+
+@pytest.mark.parametrize("token", [None, "x" * 31])
+def test_the_api_refuses_to_start_without_a_long_bootstrap_token(token: str | None) -> None:
+    settings = Settings(api_token=SecretStr(token) if token else None)
+    state = State(
+        settings=settings,
+        pool=cast(Pool, None),
+        amqp=cast(AbstractRobustConnection, None),
+        exchange=cast(AbstractExchange, None),
+    )
+    with pytest.raises(SystemExit, match="HERALD_API_TOKEN"):
+        create_app(state)
 
 
 async def test_token_store_forgets_revoked_tokens(fakes: list[bytes]) -> None:

@@ -47,11 +47,21 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+MIN_TOKEN_CHARS = 32
+
+
 def create_app(state: State) -> web.Application:
     """The aiohttp application serving ``/api/v1`` (and the probes at the root)."""
     token = state.settings.api_token
-    if token is None and not state.settings.insecure_dev:
-        raise SystemExit("HERALD_API_TOKEN is required (or set HERALD_INSECURE_DEV=1)")
+    if not state.settings.insecure_dev:
+        if token is None:
+            raise SystemExit("HERALD_API_TOKEN is required (or set HERALD_INSECURE_DEV=1)")
+        if len(token.get_secret_value()) < MIN_TOKEN_CHARS:
+            # A short admin token is guessable over the network: refuse it outright.
+            raise SystemExit(
+                f"HERALD_API_TOKEN must be at least {MIN_TOKEN_CHARS} characters"
+                " (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
     app = web.Application(
         middlewares=[
             problems.middleware,
