@@ -12,6 +12,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.campaign.http.answers import FieldError, ProblemDetails
+from shared.render_pool import RenderBusy
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         if exc.status < 400:
             raise
         return Problem(exc.status, exc.reason).response()
+    except RenderBusy as exc:  # every template worker busy: nothing wrong with the request
+        return Problem(503, str(exc), headers={"Retry-After": "1"}).response()
     except HttpProcessingError as exc:
         # A body aiohttp cannot parse (e.g. a multipart part with a malformed header).
         return Problem(400, f"malformed request body: {exc.message}"[:300]).response()

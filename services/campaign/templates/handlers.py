@@ -8,17 +8,17 @@ from services.campaign.http.params import PAGE, enum
 from services.campaign.http.problems import Problem, field_error, parse_body
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
-from services.campaign.http.web import json_response, page, path_id, pool_of
+from services.campaign.http.web import json_response, page, path_id, pool_of, renderer_of
 from services.campaign.templates import repo
 from services.campaign.templates.models import Template, TemplateBody, TemplateList
 from shared import templates
 from shared.vocabulary import CHANNELS
 
 
-def _checked(body: TemplateBody) -> TemplateBody:
+async def _checked(request: web.Request, body: TemplateBody) -> TemplateBody:
     for field in ("subject", "body"):
         try:
-            templates.check(getattr(body, field))
+            await renderer_of(request).check(getattr(body, field))
         except templates.TemplateProblem as exc:
             raise field_error(field, str(exc)) from None
     return body
@@ -40,7 +40,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 async def create(request: web.Request) -> web.Response:
     """``POST /templates``."""
-    body = _checked(await parse_body(request, TemplateBody))
+    body = await _checked(request, await parse_body(request, TemplateBody))
     row = await repo.insert(pool_of(request), body)
     return json_response(Template.model_validate(row), status=201)
 
@@ -56,7 +56,7 @@ async def get(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     """``PUT /templates/{id}``: replace it."""
     template_id = _template_id(request)
-    body = _checked(await parse_body(request, TemplateBody))
+    body = await _checked(request, await parse_body(request, TemplateBody))
     row = await repo.update(pool_of(request), template_id, body)
     if row is None:
         raise Problem(404, f"no template with id {template_id}")
