@@ -103,7 +103,7 @@ def _operation(op: Route) -> Schema:
     else:
         errors |= {401, 403}
         operation["x-herald-roles"] = [r for r in ROLES if r in op.rule.roles]
-    if op.rate_limited:
+    if op.rate_limit is not None:
         errors.add(429)
     success: Schema = {"description": _DESCRIPTIONS[op.status]}
     if op.answer is not None:
