@@ -75,6 +75,7 @@ def _row(**extra: Any) -> dict[str, Any]:
         "message": "First line\nsecond",
         "template_id": None,
         "status": "processing",
+        "failed_reason": None,
         "created_at": NOW,
         "updated_at": NOW,
         "started_at": NOW,
@@ -100,6 +101,13 @@ def test_campaign_view_counts_the_ledger_while_resolving() -> None:
     assert view.only_if_financial_documents_exist is True
     assert domain.campaign_view(_row(resolved_at=NOW, total=5)).total == 5
     assert "request" not in view.model_dump()
+
+
+def test_options_a_stored_request_lacks_show_their_defaults() -> None:
+    # A request stored before the email options existed: the answer still has every field.
+    view = domain.campaign_view(_row(request=None))
+    assert (view.attachments, view.attach_financial_documents) == ([], [])
+    assert view.send_to_billing_email is view.only_if_financial_documents_exist is False
 
 
 def test_stored_filters_are_shown_as_stored() -> None:

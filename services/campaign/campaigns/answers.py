@@ -45,10 +45,12 @@ class _CampaignFields(Answer):
     recipients_total: Annotated[int, Field(ge=0, description="matching people")]
     total: Annotated[int, Field(ge=0, description="messages: one per phone number or address")]
     counts: Annotated[dict[MessageStatus, NonNegative], Field(description="messages per status")]
-    send_to_billing_email: bool
-    attachments: list[Id]
-    attach_financial_documents: list[DocumentType]
-    only_if_financial_documents_exist: bool
+    # Echoed from the stored request; one stored before these options existed shows the
+    # defaults it was sent with.
+    send_to_billing_email: bool = False
+    attachments: list[Id] = Field(default_factory=list)
+    attach_financial_documents: list[DocumentType] = Field(default_factory=list)
+    only_if_financial_documents_exist: bool = False
 
 
 class Campaign(_CampaignFields):

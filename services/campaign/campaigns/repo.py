@@ -161,9 +161,7 @@ async def recipient_messages(
 async def cancel(conn: Connection, campaign_id: int, *, remove: bool) -> str | None:
     """Cancel (or remove) a campaign: every message not yet handed to a gateway becomes
     ``cancelled`` at once, so no sender will claim it. Returns the previous status."""
-    previous = await conn.fetchval(
-        "SELECT status FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id
-    )
+    previous = await lock_status(conn, campaign_id)
     if previous is None:
         return None
     await ledger.cancel_campaign_messages(conn, campaign_id)
@@ -180,7 +178,7 @@ async def cancel(conn: Connection, campaign_id: int, *, remove: bool) -> str | N
             " WHERE id = $1",
             campaign_id,
         )
-    return str(previous)
+    return previous
 
 
 async def lock_status(conn: Connection, campaign_id: int) -> CampaignStatus | None:

@@ -105,7 +105,7 @@ def _operation(op: Route) -> Schema:
     else:
         errors |= {401, 403}
         operation["x-herald-roles"] = [r for r in ROLES if r in op.rule.roles]
-    if op.rate_limited:
+    if op.rate_limit is not None:
         errors.add(429)
     success: Schema = {"description": _DESCRIPTIONS[op.status]}
     if op.answer is not None:
@@ -149,6 +149,9 @@ def document(declared: tuple[Route, ...]) -> dict[str, Any]:
         *((m, "serialization") for m in answers),
     ]
     wanted.sort(key=lambda pair: (pair[0].__name__, pair[1]))
+    # Components are named by class: two models of one name would share a reference.
+    named = {model.__name__: model for model in bodies | answers}
+    assert len(named) == len(bodies | answers), "two request or answer models share a name"
     _, top = models_json_schema(wanted, ref_template=REF)
     schemas: dict[str, Schema] = dict(top.get("$defs", {}))
 

@@ -25,6 +25,8 @@ PREFIX = "/api/v1"
 JSON = "application/json"
 Method = Literal["GET", "PUT", "POST", "DELETE"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Per-token rate budgets: campaigns and test sends share one, previews have their own.
+Budget = Literal["campaigns", "previews"]
 Schema = dict[str, Any]
 
 MIB = 1024 * 1024
@@ -69,8 +71,7 @@ class Route:
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     body_cap: int = DEFAULT_BODY_BYTES
-    rate_limited: bool = False  # draws on a per-token budget (limits.py)...
-    budget: Literal["campaigns", "previews"] = "campaigns"  # ...this one
+    rate_limit: Budget | None = None  # the per-token budget it draws on (limits.py)
     media_type: str = JSON
     description: str = ""
     extra: tuple[tuple[int, type[BaseModel], str], ...] = ()  # (status, model, description)

@@ -180,5 +180,5 @@ ROUTES = tagged(
           "Resume a gateway that paused itself", SmsResumed),
     Route("POST", "/config/sms/test", test_sms, Rule(ADMIN, Scope.GLOBAL),
           "Send `TEST SMS! TIME: <now>`; the gateway's status and answer", SmsTestResult,
-          body=TestSms, errors=(409,), rate_limited=True),
+          body=TestSms, errors=(409,), rate_limit="campaigns"),
 )  # fmt: skip
