@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
@@ -65,6 +65,17 @@ async def bounded(pool: Pool) -> AsyncIterator[Connection]:
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         await conn.execute(f"SET LOCAL statement_timeout = '{LIST_TIMEOUT}'")
         yield conn
+
+
+async def fetch_page(
+    pool: Pool, rows_sql: str, count_sql: str, args: Sequence[Any], limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A list page: ``rows_sql`` (its last two placeholders are the limit and the offset) and
+    ``count_sql`` (the other placeholders only), in one :func:`bounded` transaction."""
+    async with bounded(pool) as conn:
+        rows = await conn.fetch(rows_sql, *args, limit, offset)
+        total: int = await conn.fetchval(count_sql, *args)
+    return [record_to_dict(r) for r in rows], total
 
 
 def _with_database(dsn: str, database: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.db import Pool, bounded, record_to_dict
+from shared.db import Pool, fetch_page, record_to_dict
 from shared.filters import count_query, where_clause
 from shared.models import PERSON_FIELDS, Filters, Person, RecipientType
 
@@ -60,16 +60,14 @@ async def list_people(
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of records in id order (only the partner's when given), and how many."""
     where = "kind = $1 AND ($2::bigint IS NULL OR partner_id = $2)"
-    async with bounded(pool) as conn:
-        rows = await conn.fetch(
-            f"SELECT {PERSON_COLUMNS} FROM people WHERE {where} ORDER BY id LIMIT $3 OFFSET $4",
-            kind,
-            partner_id,
-            limit,
-            offset,
-        )
-        total = await conn.fetchval(f"SELECT count(*) FROM people WHERE {where}", kind, partner_id)
-    return [record_to_dict(r) for r in rows], total
+    return await fetch_page(
+        pool,
+        f"SELECT {PERSON_COLUMNS} FROM people WHERE {where} ORDER BY id LIMIT $3 OFFSET $4",
+        f"SELECT count(*) FROM people WHERE {where}",
+        [kind, partner_id],
+        limit,
+        offset,
+    )
 
 
 async def get_person(pool: Pool, kind: RecipientType, person_id: int) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.campaign.portal.models import PortalMessage
-from shared.db import Pool, bounded, record_to_dict
+from shared.db import Pool, fetch_page, record_to_dict
 
 # The answer model names the columns: the SQL reads what the API shows.
 COLUMNS = ", ".join(PortalMessage.model_fields)
@@ -17,18 +17,15 @@ async def inbox(
     pool: Pool, customer_id: int, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of a customer's portal messages, newest first, and how many there are."""
-    async with bounded(pool) as conn:
-        rows = await conn.fetch(
-            f"SELECT {COLUMNS} FROM portal_messages WHERE {CUSTOMER}"
-            " ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-            customer_id,
-            limit,
-            offset,
-        )
-        total = await conn.fetchval(
-            f"SELECT count(*) FROM portal_messages WHERE {CUSTOMER}", customer_id
-        )
-    return [record_to_dict(r) for r in rows], total
+    return await fetch_page(
+        pool,
+        f"SELECT {COLUMNS} FROM portal_messages WHERE {CUSTOMER}"
+        " ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        f"SELECT count(*) FROM portal_messages WHERE {CUSTOMER}",
+        [customer_id],
+        limit,
+        offset,
+    )
 
 
 async def mark_read(pool: Pool, customer_id: int, message_id: int) -> dict[str, Any] | None:
