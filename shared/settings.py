@@ -48,6 +48,38 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="campaigns and test sends per API token and minute (0: no limit)",
     )
+    preview_rate_per_minute: float = Field(
+        default=600.0,
+        ge=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="previews per API token and minute (0: no limit)",
+    )
+    render_workers: int = Field(
+        default=2, ge=1, le=64, description="template worker processes of each API or resolver"
+    )
+    render_memory_mb: int = Field(
+        default=256,
+        ge=16,
+        le=65536,
+        description="memory a template worker may take beyond its start-up size (RLIMIT_AS)",
+    )
+    render_timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=600,
+        description="worker time for everything one API request renders (a preview of 100"
+        " recipients, a check); a worker still busy then is killed and replaced",
+    )
+    render_queue_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="how long a request waits for a free template worker (then a 503)",
+    )
+    resolver_render_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="time for rendering one resolver batch"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -57,6 +57,12 @@ def _sized(value: Any) -> Any:
     return value
 
 
+def _check_numbers(values: Iterable[Any]) -> None:
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+            raise SecurityError(f"a number above {MAX_NUMBER} in a call")
+
+
 def _check_percent(fmt: str) -> None:
     for width, precision in _PERCENT_SPEC.findall(fmt):
         if "*" in (width, precision) or any(v and int(v) > MAX_NUMBER for v in (width, precision)):
@@ -98,9 +104,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _spend()
-        for value in (*args, *kwargs.values()):
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
-                raise SecurityError(f"a number above {MAX_NUMBER} in a call")
+        _check_numbers((*args, *kwargs.values()))
         return _sized(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Any:
@@ -116,12 +120,18 @@ def _bounded(iterable: Iterable[Any]) -> Iterator[Any]:
         yield item
 
 
-def _capped(filter_: Any) -> Any:
+def _guarded(filter_: Any) -> Any:
+    """The filter with its arguments bounded as a call's are, and its result sized: Jinja
+    calls filters directly, not through ``call``, even while compiling (``slice(10**8)``)."""
+    # The value filtered is not an argument; a context or environment comes before it.
+    skip = 2 if getattr(filter_, "jinja_pass_arg", None) is not None else 1
+
     @functools.wraps(filter_)  # keeps Jinja's pass_context/pass_environment marks
-    def capped(*args: Any, **kwargs: Any) -> Any:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _check_numbers((*args[skip:], *kwargs.values()))
         return _sized(filter_(*args, **kwargs))
 
-    return capped
+    return guarded
 
 
 def _format(value: str, *args: Any, **kwargs: Any) -> str:
@@ -135,9 +145,9 @@ def _environment(*, autoescape: bool) -> _Sandbox:
     env.globals.clear()
     for name in ("center", "indent", "wordwrap", "filesizeformat", "xmlattr", "pprint"):
         env.filters.pop(name, None)
-    for name in ("replace", "join", "truncate", "list", "sum", "batch", "slice"):
-        env.filters[name] = _capped(env.filters[name])
     env.filters["format"] = _format
+    for name, filter_ in list(env.filters.items()):
+        env.filters[name] = _guarded(filter_)
     env.filters["_herald_bounded"] = _bounded
     return env
 
@@ -223,7 +233,8 @@ def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> st
         RecursionError,
         MemoryError,
     ) as exc:
-        raise TemplateProblem(f"template error: {type(exc).__name__}: {exc}") from None
+        detail = f": {exc}" if str(exc) else ""  # a MemoryError says nothing more
+        raise TemplateProblem(f"template error: {type(exc).__name__}{detail}") from None
     finally:
         _budget.reset(token)
 

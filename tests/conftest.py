@@ -1,13 +1,14 @@
-"""Fixtures: real Postgres and RabbitMQ, a private database per test and a vhost per module.
+"""Fixtures: real Postgres and RabbitMQ, a private database per test and one vhost per run.
 
-A vhost and its quorum queues cost the broker far more than a database costs Postgres, so
-the tests of one module share a vhost, emptied before each test (``tests.support.broker``);
-the integration tests share one per session (``tests/integration/conftest.py``).
+A vhost and its 33 quorum queues cost the broker far more than a database costs Postgres
+(and a busy broker serialises vhost changes for minutes), so every test of a run shares one
+vhost, emptied before each test that uses it (``tests.support.broker``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,9 +21,39 @@ from demo.stack import Stack
 from shared import db
 from tests.support.broker import Vhost
 from tests.support.infra import Infra, discover, unique_name
+from tests.support.tasks import leaked_tasks
 
 # Tests talk to the sandbox gateway and SMTP servers on loopback, and to nothing else.
 os.environ.setdefault("HERALD_OUTBOUND_ALLOW", "127.0.0.1,::1,localhost")
+
+# Tests without their own timeout marker get these (seconds); pyproject's 120 s stays the
+# ceiling for the rest. Unit tests take a second at most.
+DEFAULT_TIMEOUTS = {"unit": 10, "integration": 60}
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        suite = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        if suite in DEFAULT_TIMEOUTS:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUTS[suite]))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_tasks(request: pytest.FixtureRequest) -> None:
+    """Async tests fail if they leave a task running (set up first, checked last)."""
+    if inspect.iscoroutinefunction(getattr(request.node, "obj", None)):
+        request.getfixturevalue("_task_check")
+
+
+@pytest.fixture
+async def _task_check() -> AsyncIterator[None]:
+    yield
+    leaked = await leaked_tasks()
+    if leaked:
+        pytest.fail("the test left tasks running (cancelled now): " + "; ".join(leaked))
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +68,9 @@ class Isolated:
     amqp_url: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def vhost(infra: Infra) -> Iterator[Vhost]:
-    """A vhost for the tests of this module, deleted after them."""
+    """The run's vhost, deleted at the end."""
     with infra.private_vhost() as url:
         yield Vhost(url)
 

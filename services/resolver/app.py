@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from services.resolver.handlers import Resolver
-from shared import amqp, db, service, topology
+from shared import amqp, db, render_pool, service, topology
 from shared.settings import Settings
 
 # One campaign at a time per process: a resolution is long and streams its own batches;
@@ -18,7 +18,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     pool = await db.open_database(settings.database_url, max_size=4)
     connection = await amqp.connect(settings.amqp_url, name="herald-resolver")
     channel, exchange = await amqp.open_channel(connection, prefetch=PREFETCH)
-    resolver = Resolver(settings, pool, channel, exchange)
+    # The workers import the resolution rules (phone numbers) once, in the forkserver.
+    renderer = render_pool.RenderPool(render_pool.Limits.of(settings), ["services.resolver.domain"])
+    await renderer.start()
+    resolver = Resolver(settings, pool, channel, exchange, renderer)
     queue = await topology.get_queue(channel, topology.RESOLVE_QUEUE)
     in_flight = amqp.InFlight()
     tag = await queue.consume(in_flight.track(resolver.on_message))
@@ -31,5 +34,6 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await service.shutdown_step(queue.cancel(tag))
         resolver.stopping.set()
         await in_flight.wait(seconds=20)
+        await service.shutdown_step(renderer.close())
         await service.shutdown_step(connection.close())
         await service.shutdown_step(pool.close())

@@ -58,6 +58,20 @@ def rows_for(
     return rows
 
 
+def rows_for_people(
+    send_to: str,
+    people: Sequence[Mapping[str, Any]],
+    content: CampaignContent,
+    documents: Mapping[int, Sequence[int]],
+) -> list[Row]:
+    """Every ledger row of a batch of people (what a render worker runs, under its limits)."""
+    return [
+        row
+        for person in people
+        for row in rows_for(send_to, person, content, documents.get(int(person["id"]), ()))
+    ]
+
+
 def sms_rows(person: Mapping[str, Any], content: CampaignContent) -> list[Row]:
     """The SMS rows for one person: one per phone number, errors kept as rows."""
     person_id = int(person["id"])

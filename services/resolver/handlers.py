@@ -15,9 +15,9 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobu
 from pydantic import ValidationError
 
 from services.resolver import faults, repo
-from services.resolver.domain import CampaignContent, rows_for
+from services.resolver.domain import CampaignContent, rows_for_people
 from services.resolver.jobs import JobMessage, delivery_body, sms_body
-from shared import amqp, config_store, topology, vocabulary
+from shared import amqp, config_store, render_pool, topology, vocabulary
 from shared.db import Pool
 from shared.models import Filters
 from shared.schemas import ResolveCampaign
@@ -69,11 +69,13 @@ class Resolver:
         pool: Pool,
         amqp_channel: AbstractRobustChannel,
         exchange: AbstractExchange,
+        renderer: render_pool.RenderPool | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.amqp_channel = amqp_channel
         self.exchange = exchange
+        self.renderer = renderer or render_pool.shared()
         self.stopping = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -234,13 +236,11 @@ class Resolver:
                     documents = await repo.documents_for(
                         self.pool, [p["id"] for p in people], document_types
                     )
-                    rows = [
-                        row
-                        for person in people
-                        for row in rows_for(
-                            campaign["send_to"], person, content, documents.get(person["id"], ())
-                        )
-                    ]
+                    # In a worker, under its limits: a template stopped there (RenderAborted)
+                    # fails this campaign with the reason (on_message); RenderBusy retries.
+                    rows = await self.renderer.session(
+                        self.settings.resolver_render_timeout_seconds
+                    ).call(rows_for_people, campaign["send_to"], people, content, documents)
                     count, pending = await repo.store_rows(
                         self.pool, campaign_id, campaign["recipient_type"], rows, expiry
                     )

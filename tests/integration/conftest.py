@@ -1,9 +1,8 @@
 """Fixtures of the integration tests: a migrated pool and a broker channel, closed afterwards.
 
 Tests that never touch RabbitMQ use ``pool`` (a private database only). Tests that do use
-``herald_pool`` and ``broker``, both over the root fixture's ``isolated`` database and vhost.
-All the integration tests share one vhost (each ``rabbitmqctl`` call costs about a second of
-CPU, a new vhost 33 quorum queues): ``isolated`` empties its queues before each test.
+``herald_pool`` and ``broker``, both over the root fixture's ``isolated`` database and the
+run's vhost (its queues emptied before each test).
 """
 
 from __future__ import annotations
@@ -22,16 +21,8 @@ from sandbox.state import State
 from shared import amqp, db
 from shared.db import Pool
 from tests.conftest import Isolated
-from tests.support.broker import Vhost
 from tests.support.infra import Infra, unique_name
 from tests.support.pg_clock import FixedClock, fixed_clock
-
-
-@pytest.fixture(scope="session")
-def vhost(infra: Infra) -> Iterator[Vhost]:
-    """One vhost for every integration test (the root fixture makes one per module)."""
-    with infra.private_vhost() as url:
-        yield Vhost(url)
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-"""RabbitMQ for the tests: a vhost reused by many tests, emptied before each one, and a look
-at a queue's ready messages and consumers.
+"""RabbitMQ for the tests: one vhost for the run, emptied before each test, and a look at a
+queue's ready messages and consumers.
 
 Creating a vhost and its 33 quorum queues per test is what wedged a 2-core broker; the
-topology never changes, so a vhost per module (or per session) emptied between tests gives
-the same isolation for a fraction of the broker's work.
+topology never changes, so one vhost emptied between tests gives the same isolation for a
+fraction of the broker's work.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ async def reset(amqp_url: str, *, declare: bool) -> None:
 
 
 class Vhost:
-    """A vhost shared by the tests of a module or session; ``reset`` before each test."""
+    """A vhost shared by the tests of a run; ``reset`` before each test."""
 
     def __init__(self, url: str) -> None:
         self.url = url

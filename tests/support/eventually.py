@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, overload
 
@@ -59,21 +58,3 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"{what} did not hold within {timeout}s (last: {value!r})")
         await asyncio.sleep(interval)
-
-
-def eventually_sync(
-    condition: Callable[[], T],
-    *,
-    timeout: float = DEFAULT_TIMEOUT_S,
-    interval: float = DEFAULT_INTERVAL_S,
-    what: str = "condition",
-) -> T:
-    """``eventually`` for code without an event loop (threads, subprocesses)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not hold within {timeout}s (last: {value!r})")
-        time.sleep(interval)

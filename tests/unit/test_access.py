@@ -54,6 +54,7 @@ def _app(insecure: bool = False) -> web.Application:
         insecure_dev=insecure,
         api_token=None if insecure else SecretStr(BOOTSTRAP),
         campaign_rate_per_minute=0,
+        preview_rate_per_minute=0,
     )
     state = State(
         settings=settings,

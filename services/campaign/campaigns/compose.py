@@ -12,7 +12,7 @@ from services.campaign.directory import repo as directory_repo
 from services.campaign.files import repo as files_repo
 from services.campaign.http.access import partner_of
 from services.campaign.http.problems import Problem, field_error
-from services.campaign.http.web import pool_of
+from services.campaign.http.web import pool_of, renderer_of
 from services.campaign.templates import repo as templates_repo
 from shared import config_store, templates
 from shared.models import CampaignRequest, SmsConfig
@@ -49,7 +49,7 @@ async def message_source(request: web.Request, body: CampaignRequest) -> tuple[s
         subject = subject or stored_subject
     for text, name in ((source, where), (subject, "subject")):
         try:
-            templates.check(text)
+            await renderer_of(request).check(text)
         except templates.TemplateProblem as exc:
             raise field_error(name, str(exc)) from None
     return source, where, subject
@@ -104,11 +104,16 @@ async def compose(request: web.Request, body: CampaignRequest, page_size: int) -
     )
     variables = await context(request, body)
     checked = people[:CHECKED_RECIPIENTS]
-    try:
-        renderings = domain.render_each(
-            checked, source, subject_source, variables, html=body.send_to != "sms"
+    try:  # in a worker, under its limits; stopped there (RenderAborted): a 422 too
+        renderings = await renderer_of(request).call(
+            domain.render_each,
+            checked,
+            source,
+            subject_source,
+            variables,
+            html=body.send_to != "sms",
         )
-    except domain.RecipientProblem as exc:
+    except (domain.RecipientProblem, templates.TemplateProblem) as exc:
         raise field_error(where, str(exc)) from None
     rendering = domain.check_renderings(
         checked, renderings, config.max_parts if config is not None else None

@@ -208,7 +208,7 @@ ROUTES = tagged(
     Route("POST", "/campaigns/preview", preview, Rule(OPERATOR, Scope.HANDLER),
           "Who would get it, and the first one's message", Preview, body=CampaignRequest,
           params=(Param("limit", LIMIT.schema, "recipients listed"),),
-          body_cap=CAMPAIGN_BODY_BYTES),
+          body_cap=CAMPAIGN_BODY_BYTES, rate_limited=True, budget="previews"),
     Route("POST", "/campaigns/test", send_test, Rule(OPERATOR, Scope.HANDLER),
           "Send one test message (first recipient's rendering)", TestQueued, 202,
           body=TestRequest, body_cap=CAMPAIGN_BODY_BYTES, rate_limited=True),

@@ -27,6 +27,10 @@ class RecipientProblem(ValueError):
     def __init__(self, person_id: int, problem: str) -> None:
         super().__init__(f"{problem} (for recipient {person_id})")
         self.person_id = person_id
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[type[RecipientProblem], tuple[int, str]]:
+        return RecipientProblem, (self.person_id, self.problem)  # raised in a render worker
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from services.campaign.settings import email as email_settings
 from services.campaign.settings import sms as sms_settings
 from services.campaign.templates import handlers as templates
 from services.campaign.tokens import handlers as tokens
-from shared import amqp, db, service
+from shared import amqp, db, render_pool, service
 from shared.settings import Settings
 
 # Every route of the API, in the order the router tries them.
@@ -69,7 +69,9 @@ def create_app(state: State) -> web.Application:
             problems.middleware,
             auth.middleware(token.get_secret_value() if token else None),
             access.middleware,
-            limits.middleware(state.settings.campaign_rate_per_minute),
+            limits.middleware(
+                state.settings.campaign_rate_per_minute, state.settings.preview_rate_per_minute
+            ),
         ],
         client_max_size=BULK_BODY_BYTES,
     )
@@ -83,7 +85,11 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     pool = await db.open_database(settings.database_url)
     connection = await amqp.connect(settings.amqp_url, name="herald-campaign")
     _, exchange = await amqp.open_channel(connection)
-    state = State(settings=settings, pool=pool, amqp=connection, exchange=exchange)
+    renderer = render_pool.RenderPool(render_pool.Limits.of(settings))
+    await renderer.start()
+    state = State(
+        settings=settings, pool=pool, amqp=connection, exchange=exchange, renderer=renderer
+    )
     app = create_app(state)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -99,5 +105,6 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay
+        await service.shutdown_step(renderer.close())
         await service.shutdown_step(connection.close())
         await service.shutdown_step(pool.close())

@@ -7,7 +7,9 @@ more). A declared ``Content-Length`` over the cap is refused at once; a body wit
 Rate: the routes declared ``rate_limited`` (``POST /campaigns``, ``POST /campaigns/test``,
 ``POST /config/sms/test``) share one budget per token, ``Settings.campaign_rate_per_minute``
 (``HERALD_CAMPAIGN_RATE_PER_MINUTE``, default 60, 0 turns it off): up to that many at once,
-then one every ``60 / rate`` seconds; over it, 429 with ``Retry-After``.
+then one every ``60 / rate`` seconds; over it, 429 with ``Retry-After``. Routes declared with
+``budget="previews"`` (``POST /campaigns/preview``: each renders up to 100 recipients) draw on
+a budget of their own, ``Settings.preview_rate_per_minute`` (default 600).
 
 The budget is a GCRA row in Postgres (the ``rate_limits`` table the senders use for gateways),
 not a window in process memory: it holds across every API process and across restarts, and
@@ -36,9 +38,15 @@ def bucket(principal: Principal | None) -> str:
     return f"api-token:{principal.token_id}"
 
 
-def middleware(per_minute: float) -> Middleware:
-    """Body caps and the campaign rate (``per_minute`` per token, 0: no limit); after
-    auth.middleware and access.middleware."""
+# What each budget counts, as a 429 says it.
+_COUNTED = {"campaigns": "campaigns and test sends", "previews": "previews"}
+
+
+def middleware(per_minute: float, previews_per_minute: float = 0) -> Middleware:
+    """Body caps and the rates (per token: ``per_minute`` campaigns and test sends,
+    ``previews_per_minute`` previews; 0: no limit); after auth.middleware and
+    access.middleware."""
+    rates = {"campaigns": per_minute, "previews": previews_per_minute}
 
     @web.middleware
     async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -47,14 +55,18 @@ def middleware(per_minute: float) -> Middleware:
         length = request.content_length
         if length is not None and length > cap:
             raise Problem(413, f"request body of {length} bytes; this route takes {cap} at most")
-        if route is not None and route.rate_limited and per_minute > 0:
-            wait = await repo.take(pool_of(request), bucket(principal_of(request)), per_minute)
+        rate = rates[route.budget] if route is not None and route.rate_limited else 0
+        if route is not None and rate > 0:
+            name = bucket(principal_of(request))
+            if route.budget != "campaigns":
+                name += f":{route.budget}"
+            wait = await repo.take(pool_of(request), name, rate)
             if wait > 0:
                 seconds = math.ceil(wait)
                 raise Problem(
                     429,
-                    f"at most {per_minute:g} campaigns and test sends per minute for this"
-                    f" token; retry in {seconds} s",
+                    f"at most {rate:g} {_COUNTED[route.budget]} per minute for this token;"
+                    f" retry in {seconds} s",
                     headers={"Retry-After": str(seconds)},
                 )
         if request.body_exists and cap < request.client_max_size:

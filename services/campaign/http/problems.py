@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.campaign.http.answers import FieldError, ProblemDetails
 from shared import db
+from shared.render_pool import RenderBusy
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
             f"the query took longer than {db.LIST_TIMEOUT}; narrow the filters and retry",
             headers={"Retry-After": "10"},
         ).response()
+    except RenderBusy as exc:  # every template worker busy: nothing wrong with the request
+        return Problem(503, str(exc), headers={"Retry-After": "1"}).response()
     except HttpProcessingError as exc:
         # A body aiohttp cannot parse (e.g. a multipart part with a malformed header).
         return Problem(400, f"malformed request body: {exc.message}"[:300]).response()

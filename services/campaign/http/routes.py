@@ -67,7 +67,8 @@ class Route:
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     body_cap: int = DEFAULT_BODY_BYTES
-    rate_limited: bool = False  # shares the per-token campaign budget (limits.py)
+    rate_limited: bool = False  # draws on a per-token budget (limits.py)...
+    budget: Literal["campaigns", "previews"] = "campaigns"  # ...this one
     media_type: str = JSON
     description: str = ""
     extra: tuple[tuple[int, type[BaseModel], str], ...] = ()  # (status, model, description)

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import AnyUrl, BaseModel
 
 from services.campaign.http.problems import Problem, field_error
+from shared import render_pool
 from shared.db import Pool
 from shared.settings import Settings
 
@@ -32,9 +33,11 @@ class State:
     amqp: AbstractRobustConnection
     exchange: AbstractExchange
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    renderer: render_pool.RenderPool = field(default_factory=render_pool.shared)
 
 
 STATE = web.AppKey("state", State)
+RENDERING = web.RequestKey("rendering", render_pool.Session)
 
 
 def state_of(request: web.Request) -> State:
@@ -45,6 +48,13 @@ def state_of(request: web.Request) -> State:
 def pool_of(request: web.Request) -> Pool:
     """The database pool."""
     return request.app[STATE].pool
+
+
+def renderer_of(request: web.Request) -> render_pool.Session:
+    """Template work for this request: one time budget for all of it."""
+    if RENDERING not in request:
+        request[RENDERING] = request.app[STATE].renderer.session()
+    return request[RENDERING]
 
 
 def _default(value: Any) -> Any:

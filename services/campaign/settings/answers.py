@@ -19,7 +19,8 @@ class Pause(Answer):
 
 
 class SmsConfigView(SmsConfig, Answer):
-    """The SMS gateway settings; credentials in payload, url and headers are shown as ***."""
+    """The SMS gateway settings; every literal of payload, url and headers that is not a known
+    harmless parameter or a placeholder is shown as ***."""
 
     configured: Annotated[bool, Field(description="false: never saved, these are the defaults")]
     paused: Annotated[
@@ -41,7 +42,13 @@ class SmsTestResult(Answer):
     message: str
     status: Literal["sent", "error"]
     http_status: int | None
-    answer: Annotated[str, Field(description="the gateway's raw answer")]
+    answer: Annotated[
+        str,
+        Field(
+            description="the start of the gateway's answer (at most 500 characters), secrets"
+            " removed"
+        ),
+    ]
     reason: str
 
 

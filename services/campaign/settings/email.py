@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -22,6 +24,27 @@ def _email_view(config: EmailConfig, *, configured: bool) -> EmailConfigView:
     return EmailConfigView.model_validate({**data, "configured": configured})
 
 
+# Where the password goes, and how: a change means the password must be typed again.
+_DESTINATION = ("host", "port", "security")
+
+
+def _carried_password(new: dict[str, Any], stored: dict[str, Any]) -> str:
+    defaults = EmailConfig().model_dump()
+    moved = [
+        key
+        for key in _DESTINATION
+        if str(new.get(key, defaults[key])).strip().lower()
+        != str(stored.get(key, defaults[key])).strip().lower()
+    ]
+    if moved and stored.get("password"):
+        message = (
+            f"the SMTP {moved[0]} changed: the masked password ({secrets.MASK}) cannot move"
+            " with it, enter it again"
+        )
+        raise field_error("password", message)
+    return str(stored.get("password", ""))
+
+
 async def get_email(request: web.Request) -> web.Response:
     """``GET /config/email``: the SMTP settings, password masked."""
     stored = await config_store.load_email(pool_of(request))
@@ -29,7 +52,8 @@ async def get_email(request: web.Request) -> web.Response:
 
 
 async def put_email(request: web.Request) -> web.Response:
-    """``PUT /config/email``: replace the SMTP settings; a masked password sent back is kept."""
+    """``PUT /config/email``: replace the SMTP settings; a masked password sent back is kept
+    while host, port and security stay the same."""
     data = await read_json(request)
     if not isinstance(data, dict):
         raise field_error("body", "expected a JSON object")
@@ -37,7 +61,7 @@ async def put_email(request: web.Request) -> web.Response:
     pool = pool_of(request)
     stored = await config_store.load(pool, config_store.EMAIL)
     if data.get("password") == secrets.MASK:
-        data["password"] = (stored or {}).get("password", "")
+        data["password"] = _carried_password(data, stored or {})
     try:
         config = EmailConfig.model_validate(data)
     except ValidationError as exc:

@@ -57,13 +57,15 @@ async def put_sms(request: web.Request) -> web.Response:
     pool = pool_of(request)
     stored = await config_store.load(pool, config_store.SMS)
     if stored is not None:
-        data = secrets.unmask(data, stored)
+        try:
+            data = secrets.unmask(data, stored)
+        except secrets.SecretMoved as exc:
+            raise field_error(exc.field, str(exc)) from None
     try:
         config = SmsConfig.model_validate(data)
     except ValidationError as exc:
         raise from_validation(exc) from None
-    if secrets.MASK in config.payload or any(secrets.MASK in v for v in config.headers.values()):
-        raise field_error("payload", "contains a masked secret (***): send the credentials in full")
+    _no_mask_left(config)
     problems = validate_payload(
         config.method,
         config.content_type,
@@ -84,6 +86,25 @@ async def put_sms(request: web.Request) -> web.Response:
     return json_response(await _view(request, config, configured=True))
 
 
+def _no_mask_left(config: SmsConfig) -> None:
+    # A masked value that did not match the stored one would be saved as the literal "***".
+    shown = {"url": str(config.url), "payload": config.payload}
+    shown |= {f"headers.{name}": value for name, value in config.headers.items()}
+    for field, value in shown.items():
+        if secrets.MASK in value:
+            message = f"contains a masked secret ({secrets.MASK}): send the credentials in full"
+            raise field_error(field, message)
+
+
+# The test send's answer shows the start of what the gateway said, not pages of it.
+ANSWER_SNIPPET = 500
+
+
+def _snippet(text: str) -> str:
+    # Cut after redaction: a secret cut in two by the limit would no longer match.
+    return text if len(text) <= ANSWER_SNIPPET else text[: ANSWER_SNIPPET - 1] + "\u2026"
+
+
 class TestSms(BaseModel):
     """The body of ``POST /config/sms/test``."""
 
@@ -94,7 +115,8 @@ class TestSms(BaseModel):
 
 async def test_sms(request: web.Request) -> web.Response:
     """``POST /config/sms/test``: send ``TEST SMS! TIME: <now>`` at once and return the
-    gateway's raw answer (credentials removed). Logged in the SMS log with type ``test``."""
+    gateway's status and the start of its answer (secrets removed). Logged in the SMS log
+    with type ``test``."""
     body = await parse_body(request, TestSms)
     pool = pool_of(request)
     config = await config_store.load_sms(pool)
@@ -137,15 +159,17 @@ async def test_sms(request: web.Request) -> web.Response:
             message=text,
             status="sent" if status == "sent" else "error",
             http_status=call.http_status,
-            answer=call.body or "",
-            reason=call.verdict.reason,
+            answer=_snippet(call.body or ""),
+            # A BulkSMS reason quotes the answer's description, which can be as long.
+            reason=_snippet(call.verdict.reason),
         )
     )
 
 
 PUT_SMS = (
-    "Masked credentials (***) sent back unchanged keep the stored ones; `configured` and"
-    " `paused` from a GET are ignored. Saving lifts a pause."
+    "Masked secrets (***) sent back unchanged keep the stored ones, unless the URL's origin"
+    " (scheme, host, port) changed: then they must be entered again (422 naming the field)."
+    " `configured` and `paused` from a GET are ignored. Saving lifts a pause."
 )
 ROUTES = tagged(
     "settings",
@@ -157,6 +181,6 @@ ROUTES = tagged(
     Route("POST", "/config/sms/resume", resume_sms, Rule(ADMIN, Scope.GLOBAL),
           "Resume a gateway that paused itself", SmsResumed),
     Route("POST", "/config/sms/test", test_sms, Rule(ADMIN, Scope.GLOBAL),
-          "Send `TEST SMS! TIME: <now>`; the gateway's raw answer", SmsTestResult,
+          "Send `TEST SMS! TIME: <now>`; the gateway's status and answer", SmsTestResult,
           body=TestSms, errors=(409,), rate_limited=True),
 )  # fmt: skip

@@ -9,17 +9,17 @@ from services.campaign.http.params import PAGE, enum
 from services.campaign.http.problems import Problem, field_error, parse_body
 from services.campaign.http.routes import Param, Route, tagged
 from services.campaign.http.rules import OPERATOR, Rule, Scope
-from services.campaign.http.web import json_response, page, path_id, pool_of
+from services.campaign.http.web import json_response, page, path_id, pool_of, renderer_of
 from services.campaign.templates import repo
 from services.campaign.templates.models import Template, TemplateBody, TemplateList
 from shared import templates
 from shared.vocabulary import CHANNELS
 
 
-def _checked(body: TemplateBody) -> TemplateBody:
+async def _checked(request: web.Request, body: TemplateBody) -> TemplateBody:
     for field in ("subject", "body"):
         try:
-            templates.check(getattr(body, field))
+            await renderer_of(request).check(getattr(body, field))
         except templates.TemplateProblem as exc:
             raise field_error(field, str(exc)) from None
     return body
@@ -41,7 +41,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 async def create(request: web.Request) -> web.Response:
     """``POST /templates``."""
-    body = _checked(await parse_body(request, TemplateBody))
+    body = await _checked(request, await parse_body(request, TemplateBody))
     async with audit.change(request, "template", "create") as change:
         row = await repo.insert(change.conn, body)
         change.object_id = str(row["id"])
@@ -59,7 +59,7 @@ async def get(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     """``PUT /templates/{id}``: replace it."""
     template_id = _template_id(request)
-    body = _checked(await parse_body(request, TemplateBody))
+    body = await _checked(request, await parse_body(request, TemplateBody))
     async with audit.change(request, "template", "update", template_id) as change:
         row = await repo.update(change.conn, template_id, body)
         if row is None:
