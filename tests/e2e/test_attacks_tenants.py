@@ -107,6 +107,7 @@ async def test_a_leads_portal_message_never_shows_in_the_customers_inbox(
 
 
 async def test_an_id_route_fails_closed_when_the_owner_row_is_missing(
+    admin: Api,  # noqa: F811
     operators: tuple[Api, Api],
 ) -> None:
     operator = operators[0]
@@ -116,6 +117,9 @@ async def test_an_id_route_fails_closed_when_the_owner_row_is_missing(
     assert status == 404, problem
     status, problem = await operator.post("/portal/customers/424242/messages/1/read")
     assert status == 404, problem
+    # Nor can an unscoped token: an inbox without its customer is nobody's.
+    status, problem = await admin.get("/portal/customers/424242/messages")
+    assert status == 404 and problem["detail"] == "no customer with id 424242", problem
 
 
 async def test_financial_documents_attach_only_to_customers(
