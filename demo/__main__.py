@@ -23,6 +23,23 @@ MESSAGE = (
 )
 
 
+PARTNERS = {1: "Herald Fibre", 2: "Karoo Wireless"}
+LOCATIONS = {1: "Cape Town", 2: "Johannesburg", 3: "Durban"}
+TARIFFS = {10: "Fibre 25 Mbps", 11: "Fibre 50 Mbps", 12: "Fibre 100 Mbps", 13: "LTE 20 GB"}
+
+
+def sample_names() -> dict[str, list[dict[str, Any]]]:
+    """The reference names the sample customers' ids point to, per collection."""
+    return {
+        collection: [{"id": i, "name": name} for i, name in names.items()]
+        for collection, names in (
+            ("partners", PARTNERS),
+            ("locations", LOCATIONS),
+            ("tariffs", TARIFFS),
+        )
+    }
+
+
 def sample_customers(count: int) -> list[dict[str, Any]]:
     """Customers with realistic variety: statuses, partners, one or two numbers, none."""
     rng = random.Random(42)
@@ -48,22 +65,40 @@ def sample_customers(count: int) -> list[dict[str, Any]]:
     return people
 
 
+async def seed(api: Api, stack: Stack, customers: int) -> None:
+    """The sandbox gateway (100 ms per request), company, names, customers, a template."""
+    status, body = await api.put(
+        "/config/sms", sandbox_sms_config(stack.sandbox_url, max_connections=4)
+    )
+    assert status == 200, body
+    # A gateway that takes 100 ms per request, so that progress can be watched.
+    sandbox = Api(stack.sandbox_url + "/_sandbox", None)
+    await sandbox.put("/config", {"latency_ms": 100})
+    await sandbox.close()
+    status, body = await api.put("/config/company", {"name": "Herald Demo ISP"})
+    assert status == 200, body
+    for collection, names in sample_names().items():
+        status, body = await api.put(f"/{collection}", names)
+        assert status == 200, body
+    status, body = await api.put("/customers", sample_customers(customers))
+    assert status == 200, body
+    print(f"loaded {body['upserted']} sample customers", flush=True)
+    template = {"title": "Balance reminder", "channel": "sms", "body": MESSAGE}
+    status, body = await api.get("/templates", params={"channel": "sms", "limit": "1000"})
+    if not any(t["title"] == template["title"] for t in body["items"]):  # once per database
+        status, body = await api.post("/templates", template)
+        assert status == 201, body
+
+
+def console_address(stack: Stack) -> str:
+    """Where the operator console is served."""
+    return stack.api_url.removesuffix("/api/v1") + "/"
+
+
 async def run_demo(stack: Stack, customers: int) -> int:
     api = Api(stack.api_url, stack.token)
     try:
-        status, body = await api.put(
-            "/config/sms", sandbox_sms_config(stack.sandbox_url, max_connections=4)
-        )
-        assert status == 200, body
-        # A gateway that takes 100 ms per request, so that progress can be watched.
-        sandbox = Api(stack.sandbox_url + "/_sandbox", None)
-        await sandbox.put("/config", {"latency_ms": 100})
-        await sandbox.close()
-        status, body = await api.put("/config/company", {"name": "Herald Demo ISP"})
-        assert status == 200, body
-        status, body = await api.put("/customers", sample_customers(customers))
-        assert status == 200, body
-        print(f"loaded {body['upserted']} sample customers", flush=True)
+        await seed(api, stack, customers)
         request = {
             "filters": {"status": ["active"], "partner_ids": [1]},
             "send_to": "sms",
@@ -107,10 +142,16 @@ def main() -> None:
     print(f"process logs: {stack.log_dir}/")
     try:
         stack.start_all(senders=args.senders)
+        print(
+            f"\nOperator console: {console_address(stack)}  (sign in with the API token"
+            f" {stack.token}; watch the campaign under Mass sending -> History)\n",
+            flush=True,
+        )
         campaign_id = asyncio.run(run_demo(stack, args.customers))
         auth = f"-H 'Authorization: Bearer {stack.token}'"
         print(
-            f"\nHerald API: {stack.api_url}  (Authorization: Bearer {stack.token})\n"
+            f"\nOperator console: {console_address(stack)}  (API token: {stack.token})\n"
+            f"Herald API: {stack.api_url}  (Authorization: Bearer {stack.token})\n"
             f"  curl {auth} {stack.api_url}/campaigns/{campaign_id}\n"
             f"  curl {auth} '{stack.api_url}/logs/sms?limit=5'\n"
             f"Sandbox gateway: {stack.sandbox_url}/_sandbox/messages?limit=5",

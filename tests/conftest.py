@@ -8,6 +8,7 @@ vhost, emptied before each test that uses it (``tests.support.broker``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -75,8 +76,8 @@ def vhost(infra: Infra) -> Iterator[Vhost]:
         yield Vhost(url)
 
 
-@pytest.fixture
-def isolated(infra: Infra, vhost: Vhost) -> Iterator[Isolated]:
+@contextlib.contextmanager
+def isolation(infra: Infra, vhost: Vhost) -> Iterator[Isolated]:
     """A database nobody else uses (dropped afterwards) and a vhost whose queues are empty
     and have no consumer left by an earlier test."""
     vhost.reset()
@@ -87,12 +88,10 @@ def isolated(infra: Infra, vhost: Vhost) -> Iterator[Isolated]:
         asyncio.run(db.drop_database(database_url))
 
 
-@pytest.fixture
-def stack(isolated: Isolated, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """The sandbox and the four services as real processes; one sender unless the test is
-    parametrized indirectly with ``senders``."""
-    senders = getattr(request, "param", None) or 1
-    running = Stack(isolated.database_url, isolated.amqp_url, tmp_path / "logs")
+@contextlib.contextmanager
+def running_stack(isolated: Isolated, log_dir: Path, senders: int = 1) -> Iterator[Stack]:
+    """The sandbox and the four services as real processes, stopped (cleanly) afterwards."""
+    running = Stack(isolated.database_url, isolated.amqp_url, log_dir)
     try:
         running.start_all(senders=senders)
         yield running
@@ -100,6 +99,21 @@ def stack(isolated: Isolated, tmp_path: Path, request: pytest.FixtureRequest) ->
         codes = running.stop_all()
         # Every process must stop cleanly on SIGTERM.
         assert all(code == 0 for code in codes.values()), (codes, running.logs()[-3000:])
+
+
+@pytest.fixture
+def isolated(infra: Infra, vhost: Vhost) -> Iterator[Isolated]:
+    """A database nobody else uses and the run's vhost, emptied (see ``isolation``)."""
+    with isolation(infra, vhost) as found:
+        yield found
+
+
+@pytest.fixture
+def stack(isolated: Isolated, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The sandbox and the four services as real processes; one sender unless the test is
+    parametrized indirectly with ``senders``."""
+    with running_stack(isolated, tmp_path / "logs", getattr(request, "param", None) or 1) as s:
+        yield s
 
 
 @pytest.fixture

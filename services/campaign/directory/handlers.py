@@ -9,13 +9,14 @@ from aiohttp import web
 from services.campaign.directory import repo
 from services.campaign.http import access
 from services.campaign.http.answers import Answer, Page, UpsertResult
-from services.campaign.http.params import PAGE
+from services.campaign.http.params import PAGE, STRING
 from services.campaign.http.problems import Problem, parse_array
-from services.campaign.http.routes import BULK_BODY_BYTES, PREFIX, Route, tagged
+from services.campaign.http.routes import PREFIX, Param, Route, bulk_upsert, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope, Subject
 from services.campaign.http.web import json_response, page, path_id, pool_of
 
 MAX_BATCH = 10_000
+SEARCH = Param("search", STRING, "in login, full name, email or phone")
 
 
 class PersonRecord(repo.Person, Answer):
@@ -44,10 +45,12 @@ async def upsert(request: web.Request) -> web.Response:
 
 
 async def list_people(request: web.Request) -> web.Response:
-    """``GET /customers``: a page of records in id order."""
+    """``GET /customers``: a page of records in id order; ``search`` in login, name, email
+    or phone."""
     limit, offset = page(request)
+    search = request.query.get("search", "").strip()[:255] or None
     items, total = await repo.list_people(
-        pool_of(request), _kind(request), limit, offset, access.partner_of(request)
+        pool_of(request), _kind(request), limit, offset, access.partner_of(request), search
     )
     return json_response(PersonList.model_validate({"items": items, "total": total}))
 
@@ -69,16 +72,12 @@ async def delete_person(request: web.Request) -> web.Response:
 
 def _routes(collection: str, kind: Subject) -> tuple[Route, ...]:
     return (
-        Route(
-            "PUT",
+        bulk_upsert(
             f"/{collection}",
             upsert,
-            Rule(ADMIN, Scope.PENDING),
             f"Insert or replace {collection} by id",
-            UpsertResult,
-            body=repo.Person,
-            many=MAX_BATCH,
-            body_cap=BULK_BODY_BYTES,
+            repo.Person,
+            MAX_BATCH,
         ),
         Route(
             "GET",
@@ -87,7 +86,7 @@ def _routes(collection: str, kind: Subject) -> tuple[Route, ...]:
             Rule(OPERATOR, Scope.HANDLER),
             f"List {collection}, by id",
             PersonList,
-            params=PAGE,
+            params=(*PAGE, SEARCH),
         ),
         Route(
             "GET",

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from shared.db import Pool, fetch_page, record_to_dict
-from shared.filters import count_query, where_clause
+from shared.filters import count_query, like_pattern, where_clause
 from shared.models import PERSON_FIELDS, Filters, Person, RecipientType
 
 __all__ = ["Person", "RecipientType"]
@@ -56,15 +56,24 @@ async def upsert_people(pool: Pool, kind: RecipientType, people: list[Person]) -
 
 
 async def list_people(
-    pool: Pool, kind: RecipientType, limit: int, offset: int, partner_id: int | None = None
+    pool: Pool,
+    kind: RecipientType,
+    limit: int,
+    offset: int,
+    partner_id: int | None = None,
+    search: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of records in id order (only the partner's when given), and how many."""
-    where = "kind = $1 AND ($2::bigint IS NULL OR partner_id = $2)"
+    """A page of records in id order (only the partner's when given; only those whose login,
+    name, email or phone contains ``search`` when given), and how many."""
+    where = (
+        "kind = $1 AND ($2::bigint IS NULL OR partner_id = $2) AND ($3::text IS NULL"
+        " OR login ILIKE $3 OR full_name ILIKE $3 OR email ILIKE $3 OR phone ILIKE $3)"
+    )
     return await fetch_page(
         pool,
-        f"SELECT {PERSON_COLUMNS} FROM people WHERE {where} ORDER BY id LIMIT $3 OFFSET $4",
+        f"SELECT {PERSON_COLUMNS} FROM people WHERE {where} ORDER BY id LIMIT $4 OFFSET $5",
         f"SELECT count(*) FROM people WHERE {where}",
-        [kind, partner_id],
+        [kind, partner_id, like_pattern(search) if search else None],
         limit,
         offset,
     )

@@ -15,8 +15,8 @@ from services.campaign.files.models import Attachment, Document
 from services.campaign.http.access import partner_of
 from services.campaign.http.answers import UpsertResult
 from services.campaign.http.problems import Problem, field_error, parse_array
-from services.campaign.http.routes import BULK_BODY_BYTES, Route, tagged
-from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
+from services.campaign.http.routes import Route, bulk_upsert, tagged
+from services.campaign.http.rules import OPERATOR, Rule
 from services.campaign.http.web import json_response, pool_of
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -135,7 +135,6 @@ ROUTES = tagged(
     Route("POST", "/attachments", upload, Rule(OPERATOR),
           "Upload one file (multipart field `file`)", Attachment, 201, multipart=True,
           body_cap=MAX_UPLOAD_BYTES),
-    Route("PUT", "/documents", upsert_documents, Rule(ADMIN, Scope.PENDING),
-          "Bulk upsert of financial documents (PDF in base64)", UpsertResult, body=Document,
-          many=MAX_DOCUMENTS, body_cap=BULK_BODY_BYTES),
+    bulk_upsert("/documents", upsert_documents,
+                "Bulk upsert of financial documents (PDF in base64)", Document, MAX_DOCUMENTS),
 )  # fmt: skip

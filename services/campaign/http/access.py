@@ -93,6 +93,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.match_info.http_exception is not None:  # no such route: the router's 404/405
         return await handler(request)
     route = routes.declared(request)
+    if route is None and routes.is_page(request):
+        return await handler(request)  # it authorizes itself (routes.PAGES)
     if route is None:
         raise forbidden(
             f"{request.method} {request.path} has no access rule: refused for every token"

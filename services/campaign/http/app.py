@@ -11,6 +11,7 @@ from services.campaign.audit import handlers as audit
 from services.campaign.callbacks import handlers as callbacks
 from services.campaign.campaigns import controls, history
 from services.campaign.campaigns import create as campaigns
+from services.campaign.console import routes as console
 from services.campaign.directory import handlers as directory
 from services.campaign.files import handlers as files
 from services.campaign.http import access, auth, limits, openapi, problems, routes
@@ -20,6 +21,7 @@ from services.campaign.logs import handlers as logs
 from services.campaign.operations import handlers as health
 from services.campaign.outbox import relay as outbox
 from services.campaign.portal import handlers as portal
+from services.campaign.reference import handlers as reference
 from services.campaign.settings import company as company_settings
 from services.campaign.settings import email as email_settings
 from services.campaign.settings import sms as sms_settings
@@ -31,6 +33,7 @@ from shared.settings import Settings
 # Every route of the API, in the order the router tries them.
 ROUTES: tuple[Route, ...] = (
     *directory.ROUTES,
+    *reference.ROUTES,
     *campaigns.ROUTES,
     *history.ROUTES,
     *controls.ROUTES,
@@ -77,6 +80,7 @@ def create_app(state: State) -> web.Application:
     )
     app[STATE] = state
     routes.register(app, ROUTES)
+    console.register(app)
     return app
 
 

@@ -7,17 +7,20 @@ Two kinds of token:
   SHA-256, looked up by hash and compared in constant time, cached for a few seconds).
 
 Routes declared public (``http/routes.py``: probes, metrics, the OpenAPI document, gateway
-callbacks) need no token. Which role and partner may use a route is decided next, by
+callbacks) need no token. The console's session cookie stands for the token it was opened
+with (``console/sessions.py``). Which role and partner may use a route is decided next, by
 ``access.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from services.campaign.console import sessions
 from services.campaign.http import routes
 from services.campaign.http.access import PRINCIPAL, Principal
 from services.campaign.http.problems import Handler, Problem
@@ -45,7 +48,9 @@ def middleware(token: str | None) -> Middleware:
     async def principal_of(request: web.Request, given: str) -> Principal | None:
         if len(given) > MAX_TOKEN_LENGTH:
             return None
-        digest = tokens.token_hash(given)
+        return await by_digest(request, tokens.token_hash(given))
+
+    async def by_digest(request: web.Request, digest: bytes) -> Principal | None:
         # Constant-time comparison: the answer time says nothing about the bootstrap token.
         if bootstrap is not None and hmac.compare_digest(digest, bootstrap):
             return BOOTSTRAP
@@ -54,9 +59,20 @@ def middleware(token: str | None) -> Middleware:
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[tokens.STORE] = store
+        resolve: sessions.Resolve = functools.partial(by_digest, request)
+        request[sessions.RESOLVE] = resolve
         if routes.is_public(request):
             return await handler(request)
         header = request.headers.get("Authorization", "")
+        if not header:
+            # The console: a session cookie stands for its token (console/sessions.py); its
+            # pages answer without one (they send the browser to sign in).
+            session_principal = await sessions.principal(request)
+            if session_principal is not None:
+                request[PRINCIPAL] = session_principal
+                return await handler(request)
+            if routes.is_page(request):
+                return await handler(request)
         if not header and token is None:
             request[PRINCIPAL] = INSECURE_DEV
             return await handler(request)

@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from services.campaign.console import sessions
 from services.campaign.http import problems, routes
 from services.campaign.http import web as helpers
 from services.campaign.http.answers import ProblemDetails
@@ -27,6 +28,7 @@ SERVER_URL = PREFIX
 # The document's tags, in this order; every route names one.
 TAGS = (
     "directory",
+    "reference names",
     "campaigns",
     "templates",
     "settings",
@@ -173,7 +175,7 @@ def document(declared: tuple[Route, ...]) -> dict[str, Any]:
             " at the root, for probes.",
         },
         "servers": [{"url": SERVER_URL}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"console": []}],
         "tags": [{"name": tag} for tag in TAGS if any(op.tag == tag for op in declared)],
         "paths": paths,
         "components": {
@@ -185,7 +187,15 @@ def document(declared: tuple[Route, ...]) -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "HERALD_API_TOKEN (the bootstrap admin token) or a"
                     " token made with POST /tokens",
-                }
+                },
+                "console": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": sessions.COOKIE,
+                    "description": "The operator console's session (sign in at /signin with an"
+                    " API token): it acts as that token. Requests other than GET also need the"
+                    " header X-CSRF-Token (the session's) and an Origin of the console.",
+                },
             },
         },
     }

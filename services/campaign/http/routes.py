@@ -9,15 +9,17 @@ The middlewares find the declaration of the route a request matched with :func:`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractRoute
+from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 from pydantic import BaseModel
 
-from services.campaign.http.rules import Rule, Scope
+from services.campaign.http.answers import UpsertResult
+from services.campaign.http.rules import ADMIN, Rule, Scope
 
 PREFIX = "/api/v1"
 JSON = "application/json"
@@ -98,6 +100,25 @@ class Route:
         return self.rule.public
 
 
+def bulk_upsert(
+    path: str, handler: Handler, summary: str, body: type[BaseModel], many: int
+) -> Route:
+    """``PUT`` of a JSON array of up to ``many`` records, inserted or replaced by id (what the
+    billing system sends): admins only, unscoped tokens only (``Scope.PENDING``), the bulk cap.
+    """
+    return Route(
+        "PUT",
+        path,
+        handler,
+        Rule(ADMIN, Scope.PENDING),
+        summary,
+        UpsertResult,
+        body=body,
+        many=many,
+        body_cap=BULK_BODY_BYTES,
+    )
+
+
 def tagged(tag: str, *routes: Route) -> tuple[Route, ...]:
     """The routes of one OpenAPI tag."""
     return tuple(dataclasses.replace(route, tag=tag) for route in routes)
@@ -108,6 +129,11 @@ def tagged(tag: str, *routes: Route) -> tuple[Route, ...]:
 DECLARED = web.AppKey("declared", dict[AbstractRoute, Route])
 PUBLIC_PATHS = web.AppKey("public_paths", frozenset[str])
 ROUTES = web.AppKey("routes", tuple[Route, ...])
+# app[PAGES]: resources outside PREFIX that are no API route (the operator console's pages,
+# sign-in and static files, ``console/routes.py``). auth.py lets them in without a principal
+# and access.py without a declaration: each page applies ``access.authorize`` with the
+# declaration of the API route it is built on, and sends a browser without a session to sign in.
+PAGES = web.AppKey("pages", frozenset[AbstractResource])
 
 
 def register(app: web.Application, routes: tuple[Route, ...]) -> None:
@@ -128,6 +154,33 @@ def register(app: web.Application, routes: tuple[Route, ...]) -> None:
     app[DECLARED] = declared
     app[PUBLIC_PATHS] = frozenset(public)
     app[ROUTES] = tuple(routes)
+
+
+def register_pages(app: web.Application, resources: Iterable[AbstractResource]) -> None:
+    """Mark resources already added to the router as pages (see ``PAGES``)."""
+    app[PAGES] = app.get(PAGES, frozenset()) | frozenset(resources)
+
+
+def find(app: web.Application, method: str, path: str) -> Route:
+    """The declaration of ``method path`` (relative to ``PREFIX``); KeyError when none."""
+    found = _by_key(app[ROUTES]).get((method, path))
+    if found is None:
+        raise KeyError(f"{method} {path} is not declared")
+    return found
+
+
+@functools.cache
+def _by_key(declared: tuple[Route, ...]) -> dict[tuple[str, str], Route]:
+    return {route.key: route for route in declared}
+
+
+def is_page(request: web.Request) -> bool:
+    """Whether the request is for a page (``PAGES``), or for no route outside the API (the
+    router's 404, as a browser expects it, not a 401)."""
+    match = request.match_info
+    if match.http_exception is not None:
+        return not (request.path + "/").startswith(PREFIX + "/")
+    return match.route.resource in request.app.get(PAGES, frozenset())
 
 
 def declared(request: web.Request) -> Route | None:

@@ -1,0 +1,1 @@
+"""The operator console: pages served at ``/`` by the campaign process (see README.md)."""

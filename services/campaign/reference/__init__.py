@@ -1,0 +1,1 @@
+"""Reference names: partners, locations and tariffs (id -> name) for the console's pick lists."""
