@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.db import Pool
+from shared.db import Connection, Pool
 from shared.encryption import sealer
 from shared.models import CompanyInfo, EmailConfig, SmsConfig
 from shared.topology import CONFIG_NOTIFY
@@ -33,13 +33,18 @@ async def load(pool: Pool, name: str) -> dict[str, Any] | None:
 async def save(pool: Pool, name: str, value: dict[str, Any]) -> None:
     """Store a document and tell every listening process (NOTIFY is sent on commit)."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO settings (name, value) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-            name,
-            sealer().seal(value) if name in SECRET else value,
-        )
-        await conn.execute("SELECT pg_notify($1, $2)", CONFIG_NOTIFY, name)
+        await save_in(conn, name, value)
+
+
+async def save_in(conn: Connection, name: str, value: dict[str, Any]) -> None:
+    """:func:`save` inside the caller's transaction (with its audit row, say)."""
+    await conn.execute(
+        "INSERT INTO settings (name, value) VALUES ($1, $2)"
+        " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+        name,
+        sealer().seal(value) if name in SECRET else value,
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", CONFIG_NOTIFY, name)
 
 
 async def reseal_all(pool: Pool) -> int:

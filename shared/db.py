@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
@@ -49,6 +50,32 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Poo
     )
     assert pool is not None
     return pool
+
+
+# The API's lists (and their counts) are cancelled by the server past this: a page deep in a
+# big table, or a count behind a lock, gives its connection back instead of holding it for
+# the pool's minute. A list that needs longer needs narrower filters.
+LIST_TIMEOUT = "10s"
+
+
+@contextlib.asynccontextmanager
+async def bounded(pool: Pool) -> AsyncIterator[Connection]:
+    """A connection in a read-only transaction whose statements time out after
+    ``LIST_TIMEOUT`` (``SET LOCAL``: the setting ends with the transaction)."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.execute(f"SET LOCAL statement_timeout = '{LIST_TIMEOUT}'")
+        yield conn
+
+
+async def fetch_page(
+    pool: Pool, rows_sql: str, count_sql: str, args: Sequence[Any], limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A list page: ``rows_sql`` (its last two placeholders are the limit and the offset) and
+    ``count_sql`` (the other placeholders only), in one :func:`bounded` transaction."""
+    async with bounded(pool) as conn:
+        rows = await conn.fetch(rows_sql, *args, limit, offset)
+        total: int = await conn.fetchval(count_sql, *args)
+    return [record_to_dict(r) for r in rows], total
 
 
 def _with_database(dsn: str, database: str) -> str:

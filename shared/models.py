@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,6 +26,18 @@ SendTo = Literal["sms", "email", "portal", "portal_email"]
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 ShortText = Annotated[str, Field(max_length=255)]
+
+
+def _one_line(value: str) -> str:
+    # A CR or LF in an email header splits it (header injection); refused when the campaign
+    # or the settings are written, not found by a sender retrying at send time.
+    if "\r" in value or "\n" in value:
+        raise ValueError("must be one line (no CR or LF)")
+    return value
+
+
+# Text that goes into an email header: a subject, a sender name.
+HeaderText = Annotated[str, AfterValidator(_one_line)]
 
 
 class Strict(BaseModel):
@@ -84,7 +97,7 @@ class CampaignRequest(Strict):
     filters: Filters = Filters()
     send_to: SendTo
     send_to_billing_email: bool = False
-    subject: Annotated[str, Field(max_length=1000)] = ""
+    subject: Annotated[HeaderText, Field(max_length=1000)] = ""
     message: Annotated[str, Field(max_length=20000)] | None = None
     template_id: Id | None = None
     attachments: Annotated[list[Id], Field(max_length=50)] = []
@@ -92,6 +105,15 @@ class CampaignRequest(Strict):
         list[Literal["invoice", "proforma_invoice", "payment"]], Field(max_length=3)
     ] = []
     only_if_financial_documents_exist: bool = False
+
+    @field_validator("attach_financial_documents")
+    @classmethod
+    def _customers_only(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # Financial documents are a customer's (documents.customer_id); a lead has none, and a
+        # lead sharing a customer's id must never get that customer's invoices.
+        if value and info.data.get("recipient_type") == "lead":
+            raise ValueError("financial documents attach only to customers, not to leads")
+        return value
 
     @model_validator(mode="after")
     def _message_or_template(self) -> CampaignRequest:
@@ -175,7 +197,7 @@ class EmailConfig(Strict):
     username: Annotated[str, Field(max_length=255)] = ""
     password: Annotated[str, Field(max_length=255)] = ""
     from_address: Annotated[str, Field(min_length=3, max_length=255)] = "noreply@example.net"
-    from_name: ShortText = ""
+    from_name: Annotated[HeaderText, Field(max_length=255)] = ""
     # The original product's "emails limit per hour", shared by every sender process.
     limit_per_hour: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     expiry_days: Annotated[float, Field(gt=0, le=30)] = 2

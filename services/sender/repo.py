@@ -46,10 +46,11 @@ async def store_portal_message(pool: Pool, message_id: int) -> bool:
     """Put a portal message in its customer's inbox (once, whatever the redeliveries)."""
     status = await pool.fetchval(
         """
-        WITH source AS (SELECT id, customer_id, subject, text FROM messages WHERE id = $1),
+        WITH source AS (SELECT id, coalesce(recipient_kind, 'customer') AS kind, customer_id,
+                               subject, text FROM messages WHERE id = $1),
              stored AS (
-                INSERT INTO portal_messages (message_id, customer_id, subject, body)
-                SELECT id, customer_id, subject, text FROM source
+                INSERT INTO portal_messages (message_id, recipient_kind, customer_id, subject, body)
+                SELECT id, kind, customer_id, subject, text FROM source
                 ON CONFLICT (message_id) DO NOTHING RETURNING 1)
         SELECT count(*) FROM source
         """,

@@ -317,6 +317,8 @@ async def test_answers_match_the_document(api: Api, stack: Stack) -> None:
     assert status == 201
     assert (await check("GET", "/tokens"))[0] == 200
     assert (await check("DELETE", "/tokens/{id}", f"/tokens/{token['id']}"))[0] == 204
+    status, trail = await check("GET", "/audit", params={"kind": "token"})
+    assert status == 200 and trail["total"] == 2
 
     assert (await check("GET", "/dead-letters"))[0] == 200
     assert (await check("GET", "/callbacks/bulksms", params={"secret": "nope"}))[0] == 403

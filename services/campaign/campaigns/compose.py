@@ -10,6 +10,7 @@ from aiohttp import web
 from services.campaign.campaigns import domain
 from services.campaign.directory import repo as directory_repo
 from services.campaign.files import repo as files_repo
+from services.campaign.http.access import partner_of
 from services.campaign.http.problems import Problem, field_error
 from services.campaign.http.web import pool_of, renderer_of
 from services.campaign.templates import repo as templates_repo
@@ -78,7 +79,7 @@ async def attachments_of(request: web.Request, body: CampaignRequest) -> list[di
         return []
     if body.send_to not in ("email", "portal_email"):
         raise field_error("attachments", "only emails carry attachments")
-    rows = await files_repo.attachments(pool_of(request), body.attachments)
+    rows = await files_repo.attachments(pool_of(request), body.attachments, partner_of(request))
     missing = set(body.attachments) - {r["id"] for r in rows}
     if missing:
         raise field_error("attachments", f"no attachment with id {', '.join(map(str, missing))}")

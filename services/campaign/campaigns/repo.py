@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from shared import ledger
-from shared.db import Connection, Pool, record_to_dict
+from shared.db import Connection, Pool, bounded, record_to_dict
 from shared.vocabulary import CampaignStatus
 
 CAMPAIGN_COLUMNS = (
@@ -104,18 +104,19 @@ async def list_campaigns(
     if end is not None:
         add("created_at < {}", end)
     where = " AND ".join(conditions) or "true"
-    rows = await pool.fetch(
-        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE {where}"
-        f" ORDER BY created_at DESC, id DESC LIMIT {int(limit)} OFFSET {int(offset)}",
-        *args,
-    )
-    total = await pool.fetchval(f"SELECT count(*) FROM campaigns WHERE {where}", *args)
-    campaigns = [record_to_dict(r) for r in rows]
-    counts = await pool.fetch(
-        "SELECT campaign_id, status, count(*) AS n FROM messages"
-        " WHERE campaign_id = ANY($1::bigint[]) GROUP BY campaign_id, status",
-        [c["id"] for c in campaigns],
-    )
+    async with bounded(pool) as conn:
+        rows = await conn.fetch(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE {where}"
+            f" ORDER BY created_at DESC, id DESC LIMIT {int(limit)} OFFSET {int(offset)}",
+            *args,
+        )
+        total = await conn.fetchval(f"SELECT count(*) FROM campaigns WHERE {where}", *args)
+        campaigns = [record_to_dict(r) for r in rows]
+        counts = await conn.fetch(
+            "SELECT campaign_id, status, count(*) AS n FROM messages"
+            " WHERE campaign_id = ANY($1::bigint[]) GROUP BY campaign_id, status",
+            [c["id"] for c in campaigns],
+        )
     by_campaign: dict[int, dict[str, int]] = {}
     for row in counts:
         by_campaign.setdefault(row["campaign_id"], {})[row["status"]] = row["n"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.db import Pool, record_to_dict
+from shared.db import Pool, fetch_page, record_to_dict
 from shared.filters import count_query, like_pattern, where_clause
 from shared.models import PERSON_FIELDS, Filters, Person, RecipientType
 
@@ -69,15 +69,14 @@ async def list_people(
         "kind = $1 AND ($2::bigint IS NULL OR partner_id = $2) AND ($3::text IS NULL"
         " OR login ILIKE $3 OR full_name ILIKE $3 OR email ILIKE $3 OR phone ILIKE $3)"
     )
-    args = (kind, partner_id, like_pattern(search) if search else None)
-    rows = await pool.fetch(
+    return await fetch_page(
+        pool,
         f"SELECT {PERSON_COLUMNS} FROM people WHERE {where} ORDER BY id LIMIT $4 OFFSET $5",
-        *args,
+        f"SELECT count(*) FROM people WHERE {where}",
+        [kind, partner_id, like_pattern(search) if search else None],
         limit,
         offset,
     )
-    total = await pool.fetchval(f"SELECT count(*) FROM people WHERE {where}", *args)
-    return [record_to_dict(r) for r in rows], total
 
 
 async def get_person(pool: Pool, kind: RecipientType, person_id: int) -> dict[str, Any] | None:

@@ -9,24 +9,32 @@ from services.campaign.files.models import Document
 from shared.db import Pool, record_to_dict
 
 
-async def insert_attachment(pool: Pool, filename: str, content_type: str, data: bytes) -> int:
-    """Store an uploaded file; its id."""
+async def insert_attachment(
+    pool: Pool, filename: str, content_type: str, data: bytes, partner_id: int | None
+) -> int:
+    """Store an uploaded file of a partner (None: of the unscoped operators); its id."""
     attachment_id: int = await pool.fetchval(
-        "INSERT INTO attachments (filename, content_type, size, data) VALUES ($1, $2, $3, $4)"
-        " RETURNING id",
+        "INSERT INTO attachments (filename, content_type, size, data, partner_id)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id",
         filename,
         content_type,
         len(data),
         data,
+        partner_id,
     )
     return attachment_id
 
 
-async def attachments(pool: Pool, ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The attachments with these ids (without their content); unknown ids are left out."""
+async def attachments(
+    pool: Pool, ids: Sequence[int], partner_id: int | None
+) -> list[dict[str, Any]]:
+    """The attachments with these ids (without their content), only the partner's when one
+    is given; unknown ids, and other partners' files, are left out."""
     rows = await pool.fetch(
-        "SELECT id, filename, content_type, size FROM attachments WHERE id = ANY($1::bigint[])",
+        "SELECT id, filename, content_type, size FROM attachments WHERE id = ANY($1::bigint[])"
+        " AND ($2::bigint IS NULL OR partner_id = $2)",
         list(ids),
+        partner_id,
     )
     return [record_to_dict(r) for r in rows]
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from services.campaign.http import repo, routes
 from services.campaign.http.problems import Handler, Problem
 from services.campaign.http.rules import ROLES, Role, Rule, Scope
-from services.campaign.http.web import pool_of
+from services.campaign.http.web import pool_of, web_id
 from shared.models import Filters
 
 
@@ -72,18 +72,19 @@ def authorize(route: routes.Route, principal: Principal | None) -> Rule:
 
 
 async def check_subject(request: web.Request, rule: Rule, principal: Principal) -> None:
-    """403 when the object the path names belongs to another partner (or to none).
-
-    An object that does not exist passes: the handler answers 404.
+    """404 when the object the path names belongs to another partner, to none, or does not
+    exist: a scoped token learns nothing about objects outside its partner (no existence
+    oracle), and a route whose owner row is missing fails closed.
     """
     if not principal.scoped or rule.scope is not Scope.PATH or rule.subject is None:
         return
     raw = request.match_info.get("id", "")
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        return
-    exists, partner = await repo.owner(pool_of(request), rule.subject, int(raw))
-    if exists and partner != principal.partner_id:
-        raise forbidden(f"{rule.subject} {raw} is outside partner {principal.partner_id}")
+    object_id = web_id(raw)
+    if object_id is None:
+        return  # not an id at all: the handler's own 404
+    exists, partner = await repo.owner(pool_of(request), rule.subject, object_id)
+    if not exists or partner != principal.partner_id:
+        raise Problem(404, f"no {rule.subject} with id {raw}")
 
 
 @web.middleware

@@ -7,6 +7,7 @@ import contextlib
 
 from aiohttp import web
 
+from services.campaign.audit import handlers as audit
 from services.campaign.callbacks import handlers as callbacks
 from services.campaign.campaigns import controls, history
 from services.campaign.campaigns import create as campaigns
@@ -45,6 +46,7 @@ ROUTES: tuple[Route, ...] = (
     *portal.ROUTES,
     *callbacks.ROUTES,
     *tokens.ROUTES,
+    *audit.ROUTES,
     *health.ROUTES,
     *openapi.ROUTES,
 )

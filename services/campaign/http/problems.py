@@ -7,11 +7,13 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import asyncpg
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.campaign.http.answers import FieldError, ProblemDetails
+from shared import db
 from shared.render_pool import RenderBusy
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,15 @@ async def read_json(request: web.Request) -> Any:
     raw = await request.read()
     try:
         data = json.loads(raw)
+        nul = _nul_at(data)
+    except RecursionError:
+        # Thousands of nested arrays: more depth than any Herald body has, refused as such.
+        raise Problem(
+            400,
+            "the JSON body is nested too deeply",
+            errors=[{"field": "body", "message": "nested too deeply"}],
+            kind="malformed-json",
+        ) from None
     except UnicodeDecodeError:
         raise Problem(
             400, "the body is not UTF-8", errors=[{"field": "body", "message": "not UTF-8"}]
@@ -137,7 +148,7 @@ async def read_json(request: web.Request) -> Any:
             errors=[{"field": "body", "message": "not valid JSON"}],
             kind="malformed-json",
         ) from None
-    if (nul := _nul_at(data)) is not None:
+    if nul is not None:
         raise field_error(nul, "contains a NUL character")
     return data
 
@@ -182,6 +193,13 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         if exc.status < 400:
             raise
         return Problem(exc.status, exc.reason).response()
+    except asyncpg.QueryCanceledError:
+        # A list past its statement_timeout (shared/db.bounded): the connection is free again.
+        return Problem(
+            503,
+            f"the query took longer than {db.LIST_TIMEOUT}; narrow the filters and retry",
+            headers={"Retry-After": "10"},
+        ).response()
     except RenderBusy as exc:  # every template worker busy: nothing wrong with the request
         return Problem(503, str(exc), headers={"Retry-After": "1"}).response()
     except HttpProcessingError as exc:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.campaign.logs.answers import SmsLogDetail, SmsLogEntry
-from shared.db import Pool, record_to_dict
+from shared.db import Pool, bounded, record_to_dict
 
 # The answer models name the columns: the SQL reads what the API shows.
 LOG_COLUMNS = ", ".join(SmsLogEntry.model_fields)
@@ -28,7 +28,8 @@ class LogQuery:
     partner_id: int | None = None
 
 
-def _where(query: LogQuery) -> tuple[str, list[Any]]:
+def where_of(query: LogQuery) -> tuple[str, list[Any]]:
+    """The WHERE condition of a log query over `messages`, and its arguments."""
     conditions, args = ["channel = $1"], [query.channel]
 
     def add(sql: str, value: Any) -> None:
@@ -42,11 +43,15 @@ def _where(query: LogQuery) -> tuple[str, list[Any]]:
     add("status = {}", query.status)
     add("customer_id = {}", query.customer_id)
     add("campaign_id = {}", query.campaign_id)
-    # The message's campaign, or for test sends its person, belongs to the partner.
+    # The message's campaign belongs to the partner, or (a test send, a campaign of no
+    # partner) its person does. Uncorrelated IN lists: the planner hashes each once per query,
+    # not one subquery per row.
     add(
-        "coalesce((SELECT c.partner_id FROM campaigns c WHERE c.id = messages.campaign_id),"
-        " (SELECT p.partner_id FROM people p WHERE p.kind = messages.recipient_kind"
-        " AND p.id = messages.customer_id)) = {}",
+        "(campaign_id IN (SELECT id FROM campaigns WHERE partner_id = {0})"
+        " OR ((campaign_id IS NULL OR campaign_id IN"
+        " (SELECT id FROM campaigns WHERE partner_id IS NULL))"
+        " AND (recipient_kind, customer_id) IN"
+        " (SELECT kind, id FROM people WHERE partner_id = {0})))",
         query.partner_id,
     )
     return " AND ".join(conditions), args
@@ -56,13 +61,14 @@ async def list_messages(
     pool: Pool, query: LogQuery, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the log, newest first, and how many rows match."""
-    where, args = _where(query)
-    rows = await pool.fetch(
-        f"SELECT {LOG_COLUMNS} FROM messages WHERE {where}"
-        f" ORDER BY added_at DESC, id DESC LIMIT {int(limit)} OFFSET {int(offset)}",
-        *args,
-    )
-    total = await pool.fetchval(f"SELECT count(*) FROM messages WHERE {where}", *args)
+    where, args = where_of(query)
+    async with bounded(pool) as conn:
+        rows = await conn.fetch(
+            f"SELECT {LOG_COLUMNS} FROM messages WHERE {where}"
+            f" ORDER BY added_at DESC, id DESC LIMIT {int(limit)} OFFSET {int(offset)}",
+            *args,
+        )
+        total = await conn.fetchval(f"SELECT count(*) FROM messages WHERE {where}", *args)
     return [record_to_dict(r) for r in rows], total
 
 
@@ -78,9 +84,10 @@ async def get_message(pool: Pool, channel: str, message_id: int) -> dict[str, An
 
 async def dead_letters(pool: Pool, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """A page of dead letters, newest first, and how many there are."""
-    rows = await pool.fetch(
-        "SELECT id, source, reason, encode(body, 'escape') AS body, headers, received_at"
-        f" FROM dead_letters ORDER BY id DESC LIMIT {int(limit)} OFFSET {int(offset)}"
-    )
-    total = await pool.fetchval("SELECT count(*) FROM dead_letters")
+    async with bounded(pool) as conn:
+        rows = await conn.fetch(
+            "SELECT id, source, reason, encode(body, 'escape') AS body, headers, received_at"
+            f" FROM dead_letters ORDER BY id DESC LIMIT {int(limit)} OFFSET {int(offset)}"
+        )
+        total = await conn.fetchval("SELECT count(*) FROM dead_letters")
     return [record_to_dict(r) for r in rows], total

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from services.campaign.audit import handlers as audit
 from services.campaign.http.problems import field_error, from_validation, read_json
 from services.campaign.http.routes import Route, tagged
 from services.campaign.http.rules import ADMIN, OPERATOR, Rule, Scope
@@ -65,7 +66,8 @@ async def put_email(request: web.Request) -> web.Response:
         config = EmailConfig.model_validate(data)
     except ValidationError as exc:
         raise from_validation(exc) from None
-    await config_store.save(pool, config_store.EMAIL, config.model_dump(mode="json"))
+    async with audit.change(request, "email_settings", "replace") as change:
+        await config_store.save_in(change.conn, config_store.EMAIL, config.model_dump(mode="json"))
     return json_response(_email_view(config, configured=True))
 
 

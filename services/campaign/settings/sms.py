@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.campaign.audit import handlers as audit
 from services.campaign.http.problems import (
     Problem,
     field_error,
@@ -78,7 +79,8 @@ async def put_sms(request: web.Request) -> web.Response:
             "; ".join(problems),
             errors=[{"field": "payload", "message": p} for p in problems],
         )
-    await config_store.save(pool, config_store.SMS, config.model_dump(mode="json"))
+    async with audit.change(request, "sms_settings", "replace") as change:
+        await config_store.save_in(change.conn, config_store.SMS, config.model_dump(mode="json"))
     # A new configuration is the operator's fix for a paused gateway: try again.
     await config_store.resume_sms(pool)
     return json_response(await _view(request, config, configured=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.campaign.audit import handlers as audit
 from services.campaign.http.params import PAGE, enum
 from services.campaign.http.problems import Problem, field_error, parse_body
 from services.campaign.http.routes import Param, Route, tagged
@@ -41,7 +42,9 @@ async def list_templates(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     """``POST /templates``."""
     body = await _checked(request, await parse_body(request, TemplateBody))
-    row = await repo.insert(pool_of(request), body)
+    async with audit.change(request, "template", "create") as change:
+        row = await repo.insert(change.conn, body)
+        change.object_id = str(row["id"])
     return json_response(Template.model_validate(row), status=201)
 
 
@@ -57,17 +60,19 @@ async def update(request: web.Request) -> web.Response:
     """``PUT /templates/{id}``: replace it."""
     template_id = _template_id(request)
     body = await _checked(request, await parse_body(request, TemplateBody))
-    row = await repo.update(pool_of(request), template_id, body)
-    if row is None:
-        raise Problem(404, f"no template with id {template_id}")
+    async with audit.change(request, "template", "update", template_id) as change:
+        row = await repo.update(change.conn, template_id, body)
+        if row is None:
+            raise Problem(404, f"no template with id {template_id}")
     return json_response(Template.model_validate(row))
 
 
 async def delete(request: web.Request) -> web.Response:
     """``DELETE /templates/{id}`` (campaigns keep the text they were created with)."""
     template_id = _template_id(request)
-    if not await repo.delete(pool_of(request), template_id):
-        raise Problem(404, f"no template with id {template_id}")
+    async with audit.change(request, "template", "delete", template_id) as change:
+        if not await repo.delete(change.conn, template_id):
+            raise Problem(404, f"no template with id {template_id}")
     return web.Response(status=204)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaign.http.answers import Answer, Page
 from shared import templates
-from shared.models import Id
+from shared.models import HeaderText, Id
 from shared.vocabulary import Channel
 
 
@@ -21,7 +21,7 @@ class TemplateBody(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=255)]
     description: Annotated[str, Field(max_length=2000)] = ""
     channel: Channel
-    subject: Annotated[str, Field(max_length=1000)] = ""
+    subject: Annotated[HeaderText, Field(max_length=1000)] = ""
     body: Annotated[str, Field(min_length=1, max_length=templates.MAX_SOURCE_LENGTH)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.campaign.templates.models import Template, TemplateBody
-from shared.db import Pool, record_to_dict
+from shared.db import Connection, Pool, record_to_dict
 
 # The answer model names the columns: the SQL reads what the API shows.
 COLUMNS = ", ".join(Template.model_fields)
@@ -25,7 +25,7 @@ async def list_templates(
     return [record_to_dict(r) for r in rows], total
 
 
-async def insert(pool: Pool, body: TemplateBody) -> dict[str, Any]:
+async def insert(pool: Connection | Pool, body: TemplateBody) -> dict[str, Any]:
     """Store a new template."""
     row = await pool.fetchrow(
         f"INSERT INTO templates (title, description, channel, subject, body)"
@@ -51,7 +51,9 @@ async def source(pool: Pool, template_id: int | None) -> tuple[str, str] | None:
     return (row["body"], row["subject"]) if row else None
 
 
-async def update(pool: Pool, template_id: int, body: TemplateBody) -> dict[str, Any] | None:
+async def update(
+    pool: Connection | Pool, template_id: int, body: TemplateBody
+) -> dict[str, Any] | None:
     """Replace a template; None when there is none."""
     row = await pool.fetchrow(
         f"UPDATE templates SET title = $2, description = $3, channel = $4, subject = $5,"
@@ -66,7 +68,7 @@ async def update(pool: Pool, template_id: int, body: TemplateBody) -> dict[str, 
     return record_to_dict(row) if row else None
 
 
-async def delete(pool: Pool, template_id: int) -> bool:
+async def delete(pool: Connection | Pool, template_id: int) -> bool:
     """Delete a template; False when there was none."""
     status = await pool.execute("DELETE FROM templates WHERE id = $1", template_id)
     return bool(status == "DELETE 1")

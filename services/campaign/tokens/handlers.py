@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.campaign.audit import handlers as audit
 from services.campaign.http.params import PAGE
 from services.campaign.http.problems import Problem, parse_body
 from services.campaign.http.routes import Route, tagged
@@ -24,14 +25,16 @@ async def create(request: web.Request) -> web.Response:
     """``POST /tokens``: a new token; its secret is in this answer and nowhere else, ever."""
     body = await parse_body(request, TokenRequest)
     token = new_token()
-    row = await repo.insert(
-        pool_of(request),
-        body.name,
-        body.role,
-        body.partner_id,
-        token_hash(token),
-        token[:PREFIX_SHOWN],
-    )
+    async with audit.change(request, "token", "create") as change:
+        row = await repo.insert(
+            change.conn,
+            body.name,
+            body.role,
+            body.partner_id,
+            token_hash(token),
+            token[:PREFIX_SHOWN],
+        )
+        change.object_id = str(row["id"])
     return json_response(TokenCreated.model_validate({**row, "token": token}), status=201)
 
 
@@ -46,8 +49,9 @@ async def revoke(request: web.Request) -> web.Response:
     """``DELETE /tokens/{id}``: the token stops working (in other API processes within
     ``CACHE_SECONDS``). Revoking a revoked token is fine."""
     token_id = path_id(request, "id", "token")
-    if not await repo.revoke(pool_of(request), token_id):
-        raise Problem(404, f"no token with id {token_id}")
+    async with audit.change(request, "token", "revoke", token_id) as change:
+        if not await repo.revoke(change.conn, token_id):
+            raise Problem(404, f"no token with id {token_id}")
     store = request.get(STORE)
     if store is not None:
         store.forget(token_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.campaign.http.access import Principal
 from services.campaign.tokens.models import TokenView
-from shared.db import Pool, record_to_dict
+from shared.db import Connection, Pool, record_to_dict
 
 # The answer model names the columns: the SQL reads what the API shows.
 VIEW_COLUMNS = ", ".join(TokenView.model_fields)
@@ -29,7 +29,12 @@ async def lookup(pool: Pool, digest: bytes) -> Principal | None:
 
 
 async def insert(
-    pool: Pool, name: str, role: str, partner_id: int | None, digest: bytes, prefix: str
+    pool: Connection | Pool,
+    name: str,
+    role: str,
+    partner_id: int | None,
+    digest: bytes,
+    prefix: str,
 ) -> dict[str, Any]:
     """Store a new token (its hash only)."""
     row = await pool.fetchrow(
@@ -53,7 +58,7 @@ async def list_tokens(pool: Pool, limit: int, offset: int) -> tuple[list[dict[st
     return [record_to_dict(r) for r in rows], total
 
 
-async def revoke(pool: Pool, token_id: int) -> bool:
+async def revoke(pool: Connection | Pool, token_id: int) -> bool:
     """Revoke a token (again is fine); False when there is none."""
     found = await pool.fetchval(
         "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id",
