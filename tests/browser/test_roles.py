@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import APIRequestContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from demo.stack import Stack
 from tests.browser.conftest import call, console_url, shot, sign_in
@@ -71,5 +73,7 @@ def test_a_revoked_token_ends_its_sessions(
     sign_in(page, seeded, made["token"])
     expect(page.get_by_role("heading", name="Create")).to_be_visible()
     call(rest, "DELETE", f"/tokens/{made['id']}")
-    page.reload()
+    # The page's own next API call may already be taking it to /signin: either way is right.
+    with contextlib.suppress(PlaywrightError):
+        page.reload()
     expect(page).to_have_url(console_url(seeded) + "/signin")
