@@ -127,6 +127,7 @@ async def test_http_to_metadata_is_refused_before_connecting() -> None:
 
 
 async def test_connect_returns_a_socket_to_an_allowed_address(local_server: TestServer) -> None:
+    assert local_server.port is not None
     sock = await connect(AllowList.parse("127.0.0.1"), "127.0.0.1", local_server.port, 3)
     try:
         assert sock.getpeername()[0] == "127.0.0.1"
@@ -135,6 +136,7 @@ async def test_connect_returns_a_socket_to_an_allowed_address(local_server: Test
 
 
 async def test_connect_refuses_outside_the_allow_list(local_server: TestServer) -> None:
+    assert local_server.port is not None
     with pytest.raises(OutboundRefused, match="not in HERALD_OUTBOUND_ALLOW"):
         await connect(AllowList(), "127.0.0.2", local_server.port, 3)
     with pytest.raises(OutboundRefused, match="link-local"):
