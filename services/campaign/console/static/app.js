@@ -100,7 +100,8 @@ export function showProblem(root, problem) {
     }
     const text = target || !field ? error.message : `${field}: ${error.message}`;
     const node = h("p", { className: "error", role: "alert", dataset: { for: field || "form" } }, text);
-    if (target) target.after(node);
+    // Inside a field's container (the grid's second column), beside the input it names.
+    if (target) target.matches("input, select, textarea") ? target.after(node) : target.append(node);
     else if (general) general.append(node);
   }
 }
