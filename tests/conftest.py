@@ -89,11 +89,23 @@ def isolation(infra: Infra, vhost: Vhost) -> Iterator[Isolated]:
 
 
 @contextlib.contextmanager
-def running_stack(isolated: Isolated, log_dir: Path, senders: int = 1) -> Iterator[Stack]:
-    """The sandbox and the four services as real processes, stopped (cleanly) afterwards."""
-    running = Stack(isolated.database_url, isolated.amqp_url, log_dir)
+def running_stack(
+    isolated: Isolated,
+    log_dir: Path,
+    senders: int = 1,
+    *,
+    only: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """The sandbox and the four services (or ``only`` those named, in that order) as real
+    processes, stopped (cleanly) afterwards."""
+    running = Stack(isolated.database_url, isolated.amqp_url, log_dir, extra_env=extra_env or {})
     try:
-        running.start_all(senders=senders)
+        if only:
+            for name in only:
+                running.start(name)
+        else:
+            running.start_all(senders=senders)
         yield running
     finally:
         codes = running.stop_all()

@@ -12,7 +12,7 @@ import pytest
 
 from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
-from tests.conftest import Isolated
+from tests.conftest import Isolated, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -25,14 +25,8 @@ SECRETS = ("sandbox-secret", USER, "acct7", "Pw9xLk2q", "ZZtop99x", "Zq7Wm2Kp9Xv
 @pytest.fixture
 def gateway_stack(isolated: Isolated, tmp_path: Path) -> Iterator[Stack]:
     """The sandbox gateway and the campaign API (test sends go from the API itself)."""
-    running = Stack(isolated.database_url, isolated.amqp_url, tmp_path / "logs")
-    try:
-        running.start("sandbox")
-        running.start("campaign")
+    with running_stack(isolated, tmp_path / "logs", only=("sandbox", "campaign")) as running:
         yield running
-    finally:
-        codes = running.stop_all()
-        assert all(code == 0 for code in codes.values()), (codes, running.logs()[-3000:])
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from demo.client import Api, sandbox_sms_config
 from demo.stack import Stack
 from services.campaign.http.app import ROUTES
 from services.campaign.http.rules import Scope
-from tests.conftest import Isolated
+from tests.conftest import Isolated, running_stack
 from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -30,18 +30,13 @@ SECRET = "sandbox-secret"  # the gateway password of demo.client.sandbox_sms_con
 @pytest.fixture
 def api_stack(isolated: Isolated, tmp_path: Path) -> Iterator[Stack]:
     """The campaign API alone (no resolver, sender or logger), with a low campaign rate."""
-    running = Stack(
-        isolated.database_url,
-        isolated.amqp_url,
+    with running_stack(
+        isolated,
         tmp_path / "logs",
+        only=("campaign",),
         extra_env={"HERALD_CAMPAIGN_RATE_PER_MINUTE": str(RATE)},
-    )
-    try:
-        running.start("campaign")
+    ) as running:
         yield running
-    finally:
-        codes = running.stop_all()
-        assert all(code == 0 for code in codes.values()), (codes, running.logs()[-3000:])
 
 
 @pytest.fixture
